@@ -1,0 +1,52 @@
+// CPU backend basics: memory, thread control, and op names.
+#include "kernels/cpu/cpu_backend.h"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace glassbox::kernels {
+
+const char* CpuBackend::name() const { return "cpu"; }
+
+void* CpuBackend::allocate(size_t nbytes) {
+  // 64-byte alignment suits AVX loads and oneDNN's preferences.
+  size_t rounded = (nbytes + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+void CpuBackend::deallocate(void* p, size_t) { std::free(p); }
+void CpuBackend::copy_from_host(void* dst, const void* src, size_t nbytes) { std::memcpy(dst, src, nbytes); }
+void CpuBackend::copy_to_host(void* dst, const void* src, size_t nbytes) { std::memcpy(dst, src, nbytes); }
+
+void set_cpu_threads(int n) {
+  if (n < 1) throw std::invalid_argument("thread count must be >= 1, got " + std::to_string(n));
+  omp_set_num_threads(n);
+  openblas_set_num_threads(n);
+}
+int cpu_threads() { return omp_get_max_threads(); }
+
+#define GLASSBOX_NAME_CASE(name) \
+  case Enum::name: return #name;
+const char* op_name(UnaryOp op) {
+  using Enum = UnaryOp;
+  switch (op) { GLASSBOX_UNARY_OPS(GLASSBOX_NAME_CASE) }
+  return "?";
+}
+const char* op_name(BinaryOp op) {
+  using Enum = BinaryOp;
+  switch (op) { GLASSBOX_BINARY_OPS(GLASSBOX_NAME_CASE) }
+  return "?";
+}
+const char* op_name(ReduceOp op) {
+  using Enum = ReduceOp;
+  switch (op) { GLASSBOX_REDUCE_OPS(GLASSBOX_NAME_CASE) }
+  return "?";
+}
+#undef GLASSBOX_NAME_CASE
+
+}  // namespace glassbox::kernels
