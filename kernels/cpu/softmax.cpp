@@ -9,6 +9,33 @@
 
 namespace glassbox::kernels {
 
+namespace {
+
+/// Softmax (or log-softmax) of one line of n elements with strides xs and os. The
+/// exponentials are taken in T (f32 lines use expf, several times cheaper than exp)
+/// while the sum accumulates in double, so long f32 lines keep their precision.
+template <class T>
+inline void softmax_line(const T* x, int64_t xs, T* out, int64_t os, int64_t n, bool log) {
+  T m = -std::numeric_limits<T>::infinity();
+  for (int64_t i = 0; i < n; ++i) m = std::max(m, x[i * xs]);
+  double s = 0;
+  if (log) {
+    for (int64_t i = 0; i < n; ++i) s += std::exp(x[i * xs] - m);
+    const T shift = m + T(std::log(s));
+    for (int64_t i = 0; i < n; ++i) out[i * os] = x[i * xs] - shift;
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      const T e = std::exp(x[i * xs] - m);
+      out[i * os] = e;
+      s += e;
+    }
+    const T inv = T(1.0 / s);
+    for (int64_t i = 0; i < n; ++i) out[i * os] *= inv;
+  }
+}
+
+}  // namespace
+
 void CpuBackend::softmax(const View& x, int dim, bool log, const View& out) {
   const int64_t n = x.shape[dim], xs = x.strides[dim], os = out.strides[dim];
   cpu::dispatch_floating(x.dtype, "softmax", [&](auto z) {
@@ -16,25 +43,11 @@ void CpuBackend::softmax(const View& x, int dim, bool log, const View& out) {
     const T* xp = x.ptr<T>();
     T* op = out.ptr<T>();
     cpu::for_each_line<2>(x.shape, dim, {&x.strides, &out.strides}, 3 * n, [&](const std::array<int64_t, 2>& off) {
-      const T* xl = xp + off[0];
-      T* ol = op + off[1];
-      T m = -std::numeric_limits<T>::infinity();
-      for (int64_t i = 0; i < n; ++i) m = std::max(m, xl[i * xs]);
-      // Sums accumulate in double: a long f32 line keeps its precision.
-      double s = 0;
-      if (log) {
-        for (int64_t i = 0; i < n; ++i) s += std::exp(double(xl[i * xs] - m));
-        const T shift = m + T(std::log(s));
-        for (int64_t i = 0; i < n; ++i) ol[i * os] = xl[i * xs] - shift;
-      } else {
-        for (int64_t i = 0; i < n; ++i) {
-          const T e = std::exp(xl[i * xs] - m);
-          ol[i * os] = e;
-          s += e;
-        }
-        const T inv = T(1.0 / s);
-        for (int64_t i = 0; i < n; ++i) ol[i * os] *= inv;
-      }
+      // Unit strides as constants let the compiler vectorise the common contiguous case.
+      if (xs == 1 && os == 1)
+        softmax_line<T>(xp + off[0], 1, op + off[1], 1, n, log);
+      else
+        softmax_line<T>(xp + off[0], xs, op + off[1], os, n, log);
     });
   });
 }
