@@ -16,7 +16,8 @@ enum class Reduction { none, mean, sum };
 /// label_smoothing in [0, 1) mixes the one-hot target with the uniform distribution.
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction = Reduction::mean,
                      int64_t ignore_index = -100, double label_smoothing = 0.0);
-/// Negative log-likelihood of log-probabilities [N, C] at i64 targets [N].
+/// Negative log-likelihood of log-probabilities [N, C] (or [N, C, d1...]) at i64 targets [N]
+/// (or [N, d1...]); ignore_index and the mean as in cross_entropy.
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction = Reduction::mean,
                 int64_t ignore_index = -100);
 /// Squared error; shapes broadcast.

@@ -1,5 +1,5 @@
 // CPU reductions: sum/prod/max/min/sum of squares/logsumexp over any set of dims,
-// and argmax/argmin along one dim.
+// and argmax/argmin along one dim (NaN propagates through both, as in PyTorch).
 #include <cmath>
 #include <limits>
 
@@ -177,6 +177,14 @@ void CpuBackend::arg_reduce(bool is_max, const View& x, int dim, const View& out
       T best = xs[xo];
       for (int64_t i = 1; i < n; ++i) {
         T v = xs[xo + i * stride];
+        // A NaN wins (the first one), matching the NaN that reduce max/min returns.
+        if constexpr (std::is_floating_point_v<T>) {
+          if (std::isnan(best)) break;
+          if (std::isnan(v)) {
+            best_i = i;
+            break;
+          }
+        }
         if (is_max ? v > best : v < best) {
           best = v;
           best_i = i;

@@ -132,6 +132,18 @@ TEST(Reduce, MaxGradientGoesToFirstWinner) {
   EXPECT_EQ(y.grad().to_vector<double>(), (std::vector<double>{1, 0, 0, 0, 0, 0}));
 }
 
+TEST(Reduce, NanWinsMaxArgmaxAndTopk) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  Tensor x = f64({1, nan, 3, nan}, {4});
+  ops::ValuesIndices mx = ops::max(x, 0);
+  EXPECT_TRUE(std::isnan(mx.values.item()));
+  EXPECT_EQ(mx.indices.item(), 1);
+  EXPECT_EQ(ops::argmin(x, 0).item(), 1);
+  ops::ValuesIndices top = ops::topk(x, 3);
+  EXPECT_EQ(top.indices.to_vector<int64_t>(), (std::vector<int64_t>{1, 3, 2}));
+  EXPECT_EQ(ops::topk(x, 2, 0, false).indices.to_vector<int64_t>(), (std::vector<int64_t>{0, 2}));
+}
+
 TEST(Reduce, NormValuesAndZeroGradientAtOrigin) {
   expect_near_all(ops::norm(f64({3, 4, 0, 0}, {2, 2}), {1}), {5, 0});
   Tensor z = Tensor::zeros({3}, {DType::f64});
@@ -199,9 +211,10 @@ TEST(ReduceGrad, Var) {
   for (const Tensor& x : test_inputs(200))
     for (const auto& dims : axis_sets(x.dim()))
       for (int64_t correction : {0, 1})
-        EXPECT_TRUE(gradcheck([&](const std::vector<Tensor>& in) { return ops::var(in[0], dims, correction, true); },
-                              {x}))
-            << x.shape().str();
+        for (bool keepdim : {false, true})
+          EXPECT_TRUE(gradcheck(
+              [&](const std::vector<Tensor>& in) { return ops::var(in[0], dims, correction, keepdim); }, {x}))
+              << x.shape().str();
 }
 
 TEST(ReduceGrad, AmaxAminMaxMin) {
