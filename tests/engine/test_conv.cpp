@@ -9,7 +9,7 @@
 #include "kernels/cpu/reference/conv_reference.h"
 #include "kernels/registry.h"
 #include "tests/support/gradcheck.h"
-#include "tests/support/torch_fixture.h"
+#include "tests/support/fixture_compare.h"
 
 using namespace glassbox;
 using glassbox::testing::fixture_tensor;
@@ -99,7 +99,7 @@ TEST(Conv2d, GradcheckWithoutBiasRectangularStride) {
 }
 
 TEST(Conv2d, MatchesPyTorchFixtureInF64AndF32) {
-  auto cases = glassbox::testing::load_fixture_cases("conv_fixtures.json");
+  auto cases = glassbox::testing::load_fixture("conv_fixtures.json").at("cases");
   ops::Conv2dOptions grouped;
   grouped.stride_h = 2;
   grouped.padding = ops::Padding2d::symmetric(1, 2);
@@ -272,7 +272,7 @@ TEST(ConvTranspose2d, GradcheckDilationStride3) {
 }
 
 TEST(ConvTranspose2d, MatchesPyTorchFixtureWithOutputPadding) {
-  const auto c = glassbox::testing::load_fixture_cases("conv_fixtures.json").at("conv_transpose2d");
+  const auto c = glassbox::testing::load_fixture("conv_fixtures.json").at("cases").at("conv_transpose2d");
   ops::ConvTranspose2dOptions opt;
   opt.stride_h = opt.stride_w = 2;
   opt.padding_h = opt.padding_w = 1;

@@ -7,7 +7,7 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
 #include "tests/support/gradcheck.h"
-#include "tests/support/torch_fixture.h"
+#include "tests/support/fixture_compare.h"
 
 using namespace glassbox;
 using glassbox::testing::fixture_tensor;
@@ -50,7 +50,7 @@ TEST(BatchNorm, EvalUsesRunningStatsAndLeavesThemAlone) {
 }
 
 TEST(BatchNorm, MatchesPyTorchTrainingStep) {
-  const auto c = glassbox::testing::load_fixture_cases("conv_fixtures.json").at("batch_norm_train");
+  const auto c = glassbox::testing::load_fixture("conv_fixtures.json").at("cases").at("batch_norm_train");
   Tensor x = fixture_tensor(c.at("x")).set_requires_grad();
   Tensor w = fixture_tensor(c.at("w")).set_requires_grad();
   Tensor b = fixture_tensor(c.at("b")).set_requires_grad();

@@ -4,7 +4,7 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
 #include "tests/support/gradcheck.h"
-#include "tests/support/torch_fixture.h"
+#include "tests/support/fixture_compare.h"
 
 using namespace glassbox;
 using glassbox::testing::fixture_tensor;
@@ -30,7 +30,7 @@ Tensor grad_input_hw_transposed(const Shape& shape, uint64_t seed) {
 template <class Op>
 void expect_matches_fixture_case(const char* name, Op op) {
   SCOPED_TRACE(name);
-  const auto c = glassbox::testing::load_fixture_cases("conv_fixtures.json").at(name);
+  const auto c = glassbox::testing::load_fixture("conv_fixtures.json").at("cases").at(name);
   Tensor x = fixture_tensor(c.at("x")).set_requires_grad();
   Tensor y = op(x);
   EXPECT_TRUE(matches_fixture(y, c.at("out")));

@@ -1,33 +1,18 @@
 #pragma once
-// Reference values saved from PyTorch under tests/fixtures/ (each JSON file sits beside
-// the script that wrote it). A tensor is stored as {"shape": [...], "values": [...]}.
+// Comparing results with PyTorch fixtures whose tensors are stored as
+// {"shape": [...], "values": [...]} (see tests/fixtures/make_conv_fixtures.py).
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <stdexcept>
-#include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "engine/tensor.h"
+#include "tests/support/fixtures.h"
 
 namespace glassbox::testing {
 
-/// The "cases" object of tests/fixtures/<file>.
-inline nlohmann::json load_fixture_cases(const std::string& file) {
-  const auto path = std::filesystem::path(__FILE__).parent_path().parent_path() / "fixtures" / file;
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path.string() + ": cannot open the fixture");
-  return nlohmann::json::parse(in).at("cases");
-}
-
+/// A fixture tensor {"shape", "values"} as `dtype`.
 inline Tensor fixture_tensor(const nlohmann::json& j, DType dtype = DType::f64) {
-  Shape shape;
-  for (int64_t s : j.at("shape")) shape.push_back(s);
-  return Tensor::from_vector(j.at("values").get<std::vector<double>>(), shape, {dtype});
+  return json_tensor(j.at("values"), json_shape(j.at("shape"))).to(dtype);
 }
 
 /// Same shape and |actual - expected| <= atol + rtol * |expected| everywhere.
