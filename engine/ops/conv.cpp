@@ -69,8 +69,8 @@ void check_operands(const char* op, const Tensor& x, const Tensor& w, const Tens
   if (bias.defined()) {
     check_same_dtype(x, bias, op);
     if (bias.dim() != 1 || bias.size(0) != bias_size)
-      throw std::invalid_argument(std::string(op) + ": bias must have shape [" + std::to_string(bias_size) +
-                                  "], got " + bias.shape().str());
+      throw std::invalid_argument(std::string(op) + ": bias must have shape [" + std::to_string(bias_size) + "], got " +
+                                  bias.shape().str());
   }
 }
 
@@ -115,9 +115,11 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   const int64_t out_h = conv_out_size(x.size(2), pad.top, pad.bottom, kh, opt.stride_h, opt.dilation_h);
   const int64_t out_w = conv_out_size(x.size(3), pad.left, pad.right, kw, opt.stride_w, opt.dilation_w);
   if (out_h < 1 || out_w < 1)
-    throw std::invalid_argument("conv2d: the kernel " + weight.shape().str() + " (with dilation) is larger than the "
-                                "padded input " + x.shape().str());
-  const kernels::Conv2dParams p{opt.stride_h, opt.stride_w, pad.top,         pad.bottom, pad.left,
+    throw std::invalid_argument("conv2d: the kernel " + weight.shape().str() +
+                                " (with dilation) is larger than the "
+                                "padded input " +
+                                x.shape().str());
+  const kernels::Conv2dParams p{opt.stride_h, opt.stride_w,   pad.top,        pad.bottom, pad.left,
                                 pad.right,    opt.dilation_h, opt.dilation_w, groups};
 
   Tensor out = conv_forward_kernel(x, weight, bias, {x.size(0), out_ch, out_h, out_w}, p);
@@ -144,7 +146,8 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   check_operands(op, x, weight, bias, out_ch);
   check_positive(op, "stride", opt.stride_h, opt.stride_w);
   check_positive(op, "dilation", opt.dilation_h, opt.dilation_w);
-  if (opt.padding_h < 0 || opt.padding_w < 0) throw std::invalid_argument("conv_transpose2d: padding must be non-negative");
+  if (opt.padding_h < 0 || opt.padding_w < 0)
+    throw std::invalid_argument("conv_transpose2d: padding must be non-negative");
   // The output size below is only the adjoint of a convolution's floor division while
   // output_padding < stride (PyTorch also allows < dilation; that case is not supported).
   if (opt.output_padding_h < 0 || opt.output_padding_w < 0 || opt.output_padding_h >= opt.stride_h ||
@@ -156,15 +159,15 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
     throw std::invalid_argument("conv_transpose2d: x " + x.shape().str() + " and weight " + weight.shape().str() +
                                 " (layout [C_in, C_out/groups, kh, kw]) do not match groups=" + std::to_string(groups));
   const int64_t kh = weight.size(2), kw = weight.size(3);
-  const int64_t out_h = (x.size(2) - 1) * opt.stride_h - 2 * opt.padding_h + opt.dilation_h * (kh - 1) +
-                        opt.output_padding_h + 1;
-  const int64_t out_w = (x.size(3) - 1) * opt.stride_w - 2 * opt.padding_w + opt.dilation_w * (kw - 1) +
-                        opt.output_padding_w + 1;
+  const int64_t out_h =
+      (x.size(2) - 1) * opt.stride_h - 2 * opt.padding_h + opt.dilation_h * (kh - 1) + opt.output_padding_h + 1;
+  const int64_t out_w =
+      (x.size(3) - 1) * opt.stride_w - 2 * opt.padding_w + opt.dilation_w * (kw - 1) + opt.output_padding_w + 1;
   if (out_h < 1 || out_w < 1)
     throw std::invalid_argument("conv_transpose2d: padding leaves an empty output for x " + x.shape().str());
   // The convolution this is the adjoint of: input [N, C_out, out_h, out_w], output x.
-  const kernels::Conv2dParams p{opt.stride_h,   opt.stride_w,   opt.padding_h, opt.padding_h, opt.padding_w,
-                                opt.padding_w,  opt.dilation_h, opt.dilation_w, groups};
+  const kernels::Conv2dParams p{opt.stride_h,  opt.stride_w,   opt.padding_h,  opt.padding_h, opt.padding_w,
+                                opt.padding_w, opt.dilation_h, opt.dilation_w, groups};
 
   Tensor out = conv_backward_data_kernel(x, weight, {x.size(0), out_ch, out_h, out_w}, p);
   if (any_requires_grad({&x, &weight})) {

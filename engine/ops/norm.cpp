@@ -24,7 +24,8 @@ void check_param(const char* op, const char* name, const Tensor& t, const Tensor
 }
 
 /// (x - mean) / sqrt(var + eps), then * weight + bias where given (already broadcastable).
-Tensor normalize_affine(const Tensor& centred, const Tensor& var, double eps, const Tensor& weight, const Tensor& bias) {
+Tensor normalize_affine(const Tensor& centred, const Tensor& var, double eps, const Tensor& weight,
+                        const Tensor& bias) {
   Tensor y = mul(centred, rsqrt(add(var, eps)));
   if (weight.defined()) y = mul(y, weight);
   if (bias.defined()) y = add(y, bias);
@@ -60,8 +61,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   }
   const int64_t count = x.numel() / channels;
   if (count < 2)
-    throw std::invalid_argument("batch_norm: training needs more than one value per channel, got x " +
-                                x.shape().str());
+    throw std::invalid_argument("batch_norm: training needs more than one value per channel, got x " + x.shape().str());
   Tensor mean_c = mean(x, dims, true);
   Tensor centred = sub(x, mean_c);
   // Normalisation uses the biased (population) variance, as in the paper and PyTorch.

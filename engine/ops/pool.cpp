@@ -75,11 +75,12 @@ Tensor upsample2d(const Tensor& x, int64_t out_h, int64_t out_w, UpsampleMode mo
     throw std::invalid_argument("upsample2d: align_corners only applies to bilinear mode (as in PyTorch)");
   Tensor out = empty_like_shape(x, {x.size(0), x.size(1), out_h, out_w});
   backend_of(x).upsample2d(x.view(), out.view(), bilinear, align_corners);
-  return record(OpKind::upsample2d, {&x}, out, [bilinear, align_corners, x_shape = x.shape()](const Tensor& g) -> Grads {
-    Tensor gx = empty_like_shape(g, x_shape);
-    backend_of(g).upsample2d_backward(g.view(), gx.view(), bilinear, align_corners);
-    return {gx};
-  });
+  return record(OpKind::upsample2d, {&x}, out,
+                [bilinear, align_corners, x_shape = x.shape()](const Tensor& g) -> Grads {
+                  Tensor gx = empty_like_shape(g, x_shape);
+                  backend_of(g).upsample2d_backward(g.view(), gx.view(), bilinear, align_corners);
+                  return {gx};
+                });
 }
 
 }  // namespace glassbox::ops

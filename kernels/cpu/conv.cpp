@@ -10,11 +10,10 @@
 #include <initializer_list>
 #include <map>
 #include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
-
-#include <oneapi/dnnl/dnnl.hpp>
 
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/reference/conv_reference.h"
@@ -43,19 +42,23 @@ dnnl::stream& cpu_stream() {
 using ConvKey = std::array<int64_t, 20>;
 
 struct ConvShape {
-  const View& x;   // [N, C, H, W] (the input, or its gradient)
-  const View& w;   // [O, C/groups, kh, kw] (the weights, or their gradient)
-  const View& y;   // [N, O, OH, OW] (the output, or its gradient)
+  const View& x;  // [N, C, H, W] (the input, or its gradient)
+  const View& w;  // [O, C/groups, kh, kw] (the weights, or their gradient)
+  const View& y;  // [N, O, OH, OW] (the output, or its gradient)
   const Conv2dParams& p;
   bool bias;
 
   ConvKey key(Pass pass) const {
-    return {int64_t(pass), int64_t(bias), x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0],
-            w.shape[2], w.shape[3], y.shape[2], y.shape[3], p.stride_h, p.stride_w, p.pad_top,
-            p.pad_bottom, p.pad_left, p.pad_right, p.dilation_h, p.dilation_w, p.groups};
+    return {int64_t(pass), int64_t(bias), x.shape[0],  x.shape[1],   x.shape[2],   x.shape[3], w.shape[0],
+            w.shape[2],    w.shape[3],    y.shape[2],  y.shape[3],   p.stride_h,   p.stride_w, p.pad_top,
+            p.pad_bottom,  p.pad_left,    p.pad_right, p.dilation_h, p.dilation_w, p.groups};
   }
-  memory::desc x_md() const { return {{x.shape[0], x.shape[1], x.shape[2], x.shape[3]}, memory::data_type::f32, Tag::nchw}; }
-  memory::desc y_md() const { return {{y.shape[0], y.shape[1], y.shape[2], y.shape[3]}, memory::data_type::f32, Tag::nchw}; }
+  memory::desc x_md() const {
+    return {{x.shape[0], x.shape[1], x.shape[2], x.shape[3]}, memory::data_type::f32, Tag::nchw};
+  }
+  memory::desc y_md() const {
+    return {{y.shape[0], y.shape[1], y.shape[2], y.shape[3]}, memory::data_type::f32, Tag::nchw};
+  }
   /// OIHW weights; grouped weights are the same bytes read as [G, O/G, C/G, kh, kw].
   memory::desc w_md() const {
     if (p.groups == 1) return {{w.shape[0], w.shape[1], w.shape[2], w.shape[3]}, memory::data_type::f32, Tag::oihw};
@@ -89,10 +92,10 @@ struct ConvShape {
         return dnnl::convolution_backward_data({desc, cpu_engine(), forward_pd()});
       }
       case Pass::backward_weights: {
-        auto desc = bias ? dnnl::convolution_backward_weights::desc(algo, x_md(), w_md(), bias_md(), y_md(),
-                                                                    strides(), dilates(), pad_l(), pad_r())
-                         : dnnl::convolution_backward_weights::desc(algo, x_md(), w_md(), y_md(), strides(),
-                                                                    dilates(), pad_l(), pad_r());
+        auto desc = bias ? dnnl::convolution_backward_weights::desc(algo, x_md(), w_md(), bias_md(), y_md(), strides(),
+                                                                    dilates(), pad_l(), pad_r())
+                         : dnnl::convolution_backward_weights::desc(algo, x_md(), w_md(), y_md(), strides(), dilates(),
+                                                                    pad_l(), pad_r());
         return dnnl::convolution_backward_weights({desc, cpu_engine(), forward_pd()});
       }
     }
@@ -111,8 +114,8 @@ dnnl::primitive cached_primitive(const ConvShape& shape, Pass pass) {
     try {
       it = cache.emplace(key, shape.make(pass)).first;
     } catch (const dnnl::error& e) {
-      throw std::invalid_argument(std::string("conv2d: oneDNN rejected the shapes x ") + shape.x.shape.str() +
-                                  ", w " + shape.w.shape.str() + ", y " + shape.y.shape.str() + ": " + e.what());
+      throw std::invalid_argument(std::string("conv2d: oneDNN rejected the shapes x ") + shape.x.shape.str() + ", w " +
+                                  shape.w.shape.str() + ", y " + shape.y.shape.str() + ": " + e.what());
     }
   }
   return it->second;
@@ -130,13 +133,13 @@ void check_dense(const char* kernel, std::initializer_list<const View*> views) {
 
 }  // namespace
 
-void CpuBackend::conv2d_forward(const View& x, const View& w, const View* bias, const View& y,
-                                const Conv2dParams& p) {
+void CpuBackend::conv2d_forward(const View& x, const View& w, const View* bias, const View& y, const Conv2dParams& p) {
   if (x.dtype != DType::f32) return reference::conv2d_forward(x, w, bias, y, p);
   check_dense("conv2d_forward", {&x, &w, bias, &y});
   const ConvShape shape{x, w, y, p, bias != nullptr};
-  std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, wrap(shape.x_md(), x)}, {DNNL_ARG_WEIGHTS, wrap(shape.w_md(), w)}, {DNNL_ARG_DST, wrap(shape.y_md(), y)}};
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(shape.x_md(), x)},
+                                       {DNNL_ARG_WEIGHTS, wrap(shape.w_md(), w)},
+                                       {DNNL_ARG_DST, wrap(shape.y_md(), y)}};
   if (bias) args.emplace(DNNL_ARG_BIAS, wrap(shape.bias_md(), *bias));
   cached_primitive(shape, Pass::forward).execute(cpu_stream(), args);
   cpu_stream().wait();

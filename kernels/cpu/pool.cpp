@@ -35,8 +35,8 @@ struct AvgWindow {
   int64_t h0, h1, w0, w1, divisor;
 };
 
-AvgWindow avg_window(int64_t i, int64_t j, int64_t in_h, int64_t in_w, const Conv2dParams& p, int64_t kh,
-                     int64_t kw, bool count_include_pad) {
+AvgWindow avg_window(int64_t i, int64_t j, int64_t in_h, int64_t in_w, const Conv2dParams& p, int64_t kh, int64_t kw,
+                     bool count_include_pad) {
   int64_t h0 = i * p.stride_h - p.pad_top, w0 = j * p.stride_w - p.pad_left;
   int64_t h1 = std::min(h0 + kh, in_h + p.pad_bottom), w1 = std::min(w0 + kw, in_w + p.pad_right);
   const int64_t padded_count = (h1 - h0) * (w1 - w0);
@@ -205,8 +205,8 @@ void CpuBackend::max_pool2d_backward(const View& grad, const View& indices, cons
                          [&](auto t) { max_pool_backward<decltype(t)>(grad, indices, grad_x); });
 }
 
-void CpuBackend::avg_pool2d(const View& x, const View& out, const Conv2dParams& p, int64_t kernel_h,
-                            int64_t kernel_w, bool count_include_pad) {
+void CpuBackend::avg_pool2d(const View& x, const View& out, const Conv2dParams& p, int64_t kernel_h, int64_t kernel_w,
+                            bool count_include_pad) {
   cpu::dispatch_floating(x.dtype, "avg_pool2d", [&](auto t) {
     avg_pool_forward<decltype(t)>(x, out, p, kernel_h, kernel_w, count_include_pad);
   });

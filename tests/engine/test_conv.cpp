@@ -8,8 +8,8 @@
 #include "engine/ops/reduce.h"
 #include "kernels/cpu/reference/conv_reference.h"
 #include "kernels/registry.h"
-#include "tests/support/gradcheck.h"
 #include "tests/support/fixture_compare.h"
+#include "tests/support/gradcheck.h"
 
 using namespace glassbox;
 using glassbox::testing::fixture_tensor;
@@ -254,9 +254,8 @@ TEST(ConvTranspose2d, GradcheckStride2OutputPaddingGroups) {
   opt.output_padding_h = 1;
   opt.output_padding_w = 1;
   opt.groups = 2;
-  EXPECT_TRUE(gradcheck(
-      [&](const std::vector<Tensor>& in) { return ops::conv_transpose2d(in[0], in[1], in[2], opt); },
-      {grad_input_nhcw({2, 4, 3, 4}, 51), grad_input({4, 2, 3, 3}, 52), grad_input({4}, 53)}));
+  EXPECT_TRUE(gradcheck([&](const std::vector<Tensor>& in) { return ops::conv_transpose2d(in[0], in[1], in[2], opt); },
+                        {grad_input_nhcw({2, 4, 3, 4}, 51), grad_input({4, 2, 3, 3}, 52), grad_input({4}, 53)}));
 }
 
 TEST(ConvTranspose2d, GradcheckDilationStride3) {
@@ -266,9 +265,9 @@ TEST(ConvTranspose2d, GradcheckDilationStride3) {
   opt.output_padding_h = 2;
   opt.dilation_h = 2;
   opt.dilation_w = 2;
-  EXPECT_TRUE(gradcheck(
-      [&](const std::vector<Tensor>& in) { return ops::conv_transpose2d(in[0], in[1], Tensor(), opt); },
-      {grad_input({1, 2, 3, 3}, 54), grad_input({2, 3, 2, 3}, 55)}));
+  EXPECT_TRUE(
+      gradcheck([&](const std::vector<Tensor>& in) { return ops::conv_transpose2d(in[0], in[1], Tensor(), opt); },
+                {grad_input({1, 2, 3, 3}, 54), grad_input({2, 3, 2, 3}, 55)}));
 }
 
 TEST(ConvTranspose2d, MatchesPyTorchFixtureWithOutputPadding) {

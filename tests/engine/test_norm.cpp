@@ -6,8 +6,8 @@
 #include "engine/ops/conv.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
-#include "tests/support/gradcheck.h"
 #include "tests/support/fixture_compare.h"
+#include "tests/support/gradcheck.h"
 
 using namespace glassbox;
 using glassbox::testing::fixture_tensor;
@@ -67,28 +67,28 @@ TEST(BatchNorm, MatchesPyTorchTrainingStep) {
 
 TEST(BatchNorm, GradcheckTrainingRank4WithAffine) {
   EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) {
-        return ops::batch_norm(in[0], Tensor(), Tensor(), in[1], in[2], true);
-      },
+      [](const std::vector<Tensor>& in) { return ops::batch_norm(in[0], Tensor(), Tensor(), in[1], in[2], true); },
       {grad_input({3, 2, 3, 2}, 1), grad_input({2}, 2), grad_input({2}, 3)}));
 }
 
 TEST(BatchNorm, GradcheckTrainingRank2And3WithoutAffine) {
   // Running statistics are passed too: the in-place update must not disturb the gradient.
   Tensor rm = Tensor::zeros({3}, {DType::f64}), rv = Tensor::ones({3}, {DType::f64});
+  EXPECT_TRUE(
+      gradcheck([&](const std::vector<Tensor>& in) { return ops::batch_norm(in[0], rm, rv, Tensor(), Tensor(), true); },
+                {glassbox::testing::grad_input_transposed({5, 3}, 4)}));
   EXPECT_TRUE(gradcheck(
-      [&](const std::vector<Tensor>& in) { return ops::batch_norm(in[0], rm, rv, Tensor(), Tensor(), true); },
-      {glassbox::testing::grad_input_transposed({5, 3}, 4)}));
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) { return ops::batch_norm(in[0], Tensor(), Tensor(), Tensor(), Tensor(), true); },
+      [](const std::vector<Tensor>& in) {
+        return ops::batch_norm(in[0], Tensor(), Tensor(), Tensor(), Tensor(), true);
+      },
       {grad_input({2, 3, 4}, 5)}));
 }
 
 TEST(BatchNorm, GradcheckEval) {
   Tensor rm = random_tensor({2}, 6), rv = random_tensor({2}, 7, 0.5, 2.0);
-  EXPECT_TRUE(gradcheck(
-      [&](const std::vector<Tensor>& in) { return ops::batch_norm(in[0], rm, rv, in[1], in[2], false); },
-      {grad_input({3, 2, 2, 2}, 8), grad_input({2}, 9), grad_input({2}, 10)}));
+  EXPECT_TRUE(
+      gradcheck([&](const std::vector<Tensor>& in) { return ops::batch_norm(in[0], rm, rv, in[1], in[2], false); },
+                {grad_input({3, 2, 2, 2}, 8), grad_input({2}, 9), grad_input({2}, 10)}));
 }
 
 TEST(BatchNorm, RejectsBadShapes) {
@@ -112,12 +112,11 @@ TEST(LayerNorm, NormalisesEachRowByHand) {
 }
 
 TEST(LayerNorm, Gradcheck) {
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) { return ops::layer_norm(in[0], 1, in[1], in[2]); },
-      {glassbox::testing::grad_input_transposed({4, 5}, 11), grad_input({5}, 12), grad_input({5}, 13)}));
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) { return ops::layer_norm(in[0], 2, in[1], Tensor()); },
-      {grad_input({2, 3, 4}, 14), grad_input({3, 4}, 15)}));
+  EXPECT_TRUE(
+      gradcheck([](const std::vector<Tensor>& in) { return ops::layer_norm(in[0], 1, in[1], in[2]); },
+                {glassbox::testing::grad_input_transposed({4, 5}, 11), grad_input({5}, 12), grad_input({5}, 13)}));
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return ops::layer_norm(in[0], 2, in[1], Tensor()); },
+                        {grad_input({2, 3, 4}, 14), grad_input({3, 4}, 15)}));
   EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return ops::layer_norm(in[0], 1, Tensor(), Tensor()); },
                         {grad_input({3, 6}, 16)}));
 }

@@ -3,8 +3,8 @@
 #include "engine/ops/conv.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
-#include "tests/support/gradcheck.h"
 #include "tests/support/fixture_compare.h"
+#include "tests/support/gradcheck.h"
 
 using namespace glassbox;
 using glassbox::testing::fixture_tensor;
@@ -62,8 +62,11 @@ TEST(MaxPool2d, OverlappingWindowsAccumulateGradient) {
 TEST(MaxPool2d, Gradcheck) {
   EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return ops::max_pool2d(in[0], window(3, 2, 1)); },
                         {grad_input({2, 3, 7, 6}, 1)}));
-  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return ops::max_pool2d(in[0], {2, 3, 2, 1, 1, 1}); },
-                        {grad_input_hw_transposed({1, 2, 5, 6}, 2)}));
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return ops::max_pool2d(in[0], {2, 3, 2, 1, 1, 1});
+      },
+      {grad_input_hw_transposed({1, 2, 5, 6}, 2)}));
 }
 
 TEST(MaxPool2d, MatchesPyTorchFixture) {
@@ -79,12 +82,15 @@ TEST(AvgPool2d, CountIncludePadChangesTheBorderDivisor) {
 
 TEST(AvgPool2d, Gradcheck) {
   for (bool include_pad : {true, false}) {
-    EXPECT_TRUE(gradcheck(
-        [&](const std::vector<Tensor>& in) { return ops::avg_pool2d(in[0], window(3, 2, 1, include_pad)); },
-        {grad_input({2, 2, 7, 6}, 3)}));
+    EXPECT_TRUE(
+        gradcheck([&](const std::vector<Tensor>& in) { return ops::avg_pool2d(in[0], window(3, 2, 1, include_pad)); },
+                  {grad_input({2, 2, 7, 6}, 3)}));
   }
-  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return ops::avg_pool2d(in[0], {2, 3, 1, 2, 0, 1}); },
-                        {grad_input_hw_transposed({1, 2, 5, 7}, 4)}));
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return ops::avg_pool2d(in[0], {2, 3, 1, 2, 0, 1});
+      },
+      {grad_input_hw_transposed({1, 2, 5, 7}, 4)}));
 }
 
 TEST(AvgPool2d, MatchesPyTorchFixtureExcludingPad) {
@@ -100,8 +106,7 @@ TEST(Pool2d, RejectsPaddingOverHalfTheKernel) {
 TEST(Upsample2d, NearestDoublesEachPixel) {
   Tensor x = Tensor::from_vector<double>({1, 2, 3, 4}, {1, 1, 2, 2}, {DType::f64});
   Tensor y = ops::upsample2d(x, 4, 4);
-  EXPECT_EQ(y.to_vector<double>(),
-            (std::vector<double>{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}));
+  EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}));
 }
 
 TEST(Upsample2d, BilinearAlignCornersKeepsTheCorners) {
@@ -115,8 +120,9 @@ TEST(Upsample2d, BilinearAlignCornersKeepsTheCorners) {
 }
 
 TEST(Upsample2d, Gradcheck) {
-  for (auto [mode, align] : {std::pair{ops::UpsampleMode::nearest, false}, std::pair{ops::UpsampleMode::bilinear, false},
-                             std::pair{ops::UpsampleMode::bilinear, true}}) {
+  for (auto [mode, align] :
+       {std::pair{ops::UpsampleMode::nearest, false}, std::pair{ops::UpsampleMode::bilinear, false},
+        std::pair{ops::UpsampleMode::bilinear, true}}) {
     for (auto [h, w] : {std::pair<int64_t, int64_t>{7, 4}, std::pair<int64_t, int64_t>{2, 9}}) {
       EXPECT_TRUE(gradcheck([&](const std::vector<Tensor>& in) { return ops::upsample2d(in[0], h, w, mode, align); },
                             {grad_input_hw_transposed({2, 2, 3, 5}, 5)}));

@@ -125,12 +125,10 @@ void conv2d_forward(const View& x, const View& w, const View* bias, const View& 
 }
 
 void conv2d_backward_data(const View& gy, const View& w, const View& gx, const Conv2dParams& p) {
-  cpu::dispatch_floating(gy.dtype, "conv2d_backward_data",
-                         [&](auto t) { backward_data<decltype(t)>(gy, w, gx, p); });
+  cpu::dispatch_floating(gy.dtype, "conv2d_backward_data", [&](auto t) { backward_data<decltype(t)>(gy, w, gx, p); });
 }
 
-void conv2d_backward_weights(const View& x, const View& gy, const View& gw, const View* gbias,
-                             const Conv2dParams& p) {
+void conv2d_backward_weights(const View& x, const View& gy, const View& gw, const View* gbias, const Conv2dParams& p) {
   cpu::dispatch_floating(x.dtype, "conv2d_backward_weights",
                          [&](auto t) { backward_weights<decltype(t)>(x, gy, gw, gbias, p); });
 }

@@ -11,7 +11,6 @@ void conv2d_forward(const View& x, const View& w, const View* bias, const View& 
 /// gx = d(sum y*gy)/dx: every x element collects gy * w from the windows that read it.
 void conv2d_backward_data(const View& gy, const View& w, const View& gx, const Conv2dParams& p);
 /// gw = d(sum y*gy)/dw and, when gbias is given, gbias[o] = sum of gy over n, i, j.
-void conv2d_backward_weights(const View& x, const View& gy, const View& gw, const View* gbias,
-                             const Conv2dParams& p);
+void conv2d_backward_weights(const View& x, const View& gy, const View& gw, const View* gbias, const Conv2dParams& p);
 
 }  // namespace glassbox::kernels::reference
