@@ -116,9 +116,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   const int64_t out_w = conv_out_size(x.size(3), pad.left, pad.right, kw, opt.stride_w, opt.dilation_w);
   if (out_h < 1 || out_w < 1)
     throw std::invalid_argument("conv2d: the kernel " + weight.shape().str() +
-                                " (with dilation) is larger than the "
-                                "padded input " +
-                                x.shape().str());
+                                " (with dilation) is larger than the padded input " + x.shape().str());
   const kernels::Conv2dParams p{opt.stride_h, opt.stride_w,   pad.top,        pad.bottom, pad.left,
                                 pad.right,    opt.dilation_h, opt.dilation_w, groups};
 
