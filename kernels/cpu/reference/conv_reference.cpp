@@ -16,6 +16,11 @@ using cpu::Accessor4;
 struct Geometry {
   int64_t batch, in_channels, in_h, in_w, out_channels, group_in, kernel_h, kernel_w, out_h, out_w, groups;
   int64_t group_out() const { return out_channels / groups; }
+  /// Multiply-adds per pass; small convolutions stay on one thread (a parallel region
+  /// costs more than they do, and much more on a busy machine).
+  bool worth_threads() const {
+    return batch * out_channels * out_h * out_w * group_in * kernel_h * kernel_w >= cpu::kParallelGrain;
+  }
 };
 
 Geometry geometry(const View& x, const View& w, const View& y, const Conv2dParams& p) {
@@ -33,7 +38,7 @@ void forward(const View& xv, const View& wv, const View* bv, const View& yv, con
   Accessor4<T> x(xv), w(wv), y(yv);
   const T* bias = bv ? bv->ptr<T>() : nullptr;
   const int64_t bias_stride = bv ? bv->strides[0] : 0;
-#pragma omp parallel for collapse(2)
+#pragma omp parallel for collapse(2) if (g.worth_threads())
   for (int64_t n = 0; n < g.batch; ++n)
     for (int64_t o = 0; o < g.out_channels; ++o) {
       const int64_t c0 = (o / g.group_out()) * g.group_in;
@@ -60,7 +65,7 @@ void backward_data(const View& gyv, const View& wv, const View& gxv, const Conv2
   const Geometry g = geometry(gxv, wv, gyv, p);
   Accessor4<T> gy(gyv), w(wv), gx(gxv);
   // Each (n, group) pair owns a disjoint block of gx channels, so threads never collide.
-#pragma omp parallel for collapse(2)
+#pragma omp parallel for collapse(2) if (g.worth_threads())
   for (int64_t n = 0; n < g.batch; ++n)
     for (int64_t grp = 0; grp < g.groups; ++grp) {
       const int64_t c0 = grp * g.group_in;
@@ -89,7 +94,7 @@ template <class T>
 void backward_weights(const View& xv, const View& gyv, const View& gwv, const View* gbv, const Conv2dParams& p) {
   const Geometry g = geometry(xv, gwv, gyv, p);
   Accessor4<T> x(xv), gy(gyv), gw(gwv);
-#pragma omp parallel for
+#pragma omp parallel for if (g.worth_threads())
   for (int64_t o = 0; o < g.out_channels; ++o) {
     const int64_t c0 = (o / g.group_out()) * g.group_in;
     for (int64_t c = 0; c < g.group_in; ++c)
