@@ -33,7 +33,8 @@ struct ConvTranspose2dOptions {
   int64_t groups = 1;
 };
 /// x [N, C, H, W], weight [C, O/groups, kh, kw] (PyTorch layout), bias [O] or undefined.
-/// Output H = (H-1)*stride - 2*padding + dilation*(kh-1) + output_padding + 1.
+/// Output H = (H-1)*stride - 2*padding + dilation*(kh-1) + output_padding + 1, with
+/// 0 <= output_padding < stride (PyTorch also allows < dilation; not supported here).
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
                         const ConvTranspose2dOptions& opt = {});
 
@@ -52,11 +53,14 @@ struct Pool2dOptions {
   int64_t padding_h = 0, padding_w = 0;
   bool count_include_pad = true;  // avg_pool2d only
 };
+/// x [N, C, H, W] -> [N, C, (H + 2*padding_h - kernel_h)/stride_h + 1, ...] (floor); padding
+/// at most half the kernel. max_pool2d sends each window's gradient to its (first) maximum.
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& opt);
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& opt);
 
 enum class UpsampleMode { nearest, bilinear };
-/// Resamples [N, C, H, W] to [N, C, out_h, out_w].
+/// Resamples [N, C, H, W] to [N, C, out_h, out_w] with PyTorch's source-index formulas
+/// (interpolate with `size`); align_corners applies to bilinear only.
 Tensor upsample2d(const Tensor& x, int64_t out_h, int64_t out_w, UpsampleMode mode = UpsampleMode::nearest,
                   bool align_corners = false);
 
