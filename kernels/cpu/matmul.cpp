@@ -5,14 +5,25 @@
 // leading dimension and a column-major matrix becomes a transposed row-major one);
 // otherwise the operand is first copied to a contiguous buffer.
 //
-// Library choice (bench/matmul_bench.cpp, f32, this machine's 2 cores; GFLOP/s, 1 and
-// 2 threads; see that file for the command):
-//   shape (M x K x N)      OpenBLAS 1t / 2t     oneDNN 1t / 2t
-//   64^3                   see kSmallGemmFlops below
-// oneDNN wins where a GEMM is small or skinny (its JIT kernels have less per-call
-// overhead than OpenBLAS's thread start-up and packing); OpenBLAS is at least as fast
-// from a few hundred on each side. f64 always uses OpenBLAS (oneDNN has no f64 matmul).
+// Library choice, from bench/matmul_bench.cpp (f32, A and B row-major, min of 5 runs on
+// this project's shared 2-core AMD EPYC machine, 25 Nov 2026). One thread, GFLOP/s from
+// CPU time (wall time was 2-3x longer only because other jobs shared the cores):
+//   M x K x N        OpenBLAS  oneDNN
+//   64^3               112      104
+//   250x40x15          102       92
+//   256^3              100      112
+//   250x784x32          90      112
+//   512^3               91      102
+//   1024^3              93      100
+//   2048^3             101      101
+// So with one thread oneDNN takes GEMMs from about 2^20 multiply-adds on and OpenBLAS
+// the small ones (less per-call overhead). With two threads on that loaded machine
+// oneDNN (OpenMP) took about 20 ms per call even at 64^3 (a worker waiting at a barrier
+// for a descheduled sibling): many times OpenBLAS's wall time up to 512^3 and 15% slower
+// at 1024^3 and 2048^3, so with several threads everything goes to OpenBLAS. f64 always
+// uses OpenBLAS (oneDNN has no f64 matmul on CPU).
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <array>
@@ -58,10 +69,12 @@ dnnl::memory::dims op_strides(bool trans, int64_t ld) {
   return trans ? dnnl::memory::dims{1, ld} : dnnl::memory::dims{ld, 1};
 }
 
-/// Below this many multiply-adds per GEMM, f32 goes to oneDNN (see the table above).
-constexpr double kSmallGemmFlops = 128.0 * 128.0 * 128.0;
+/// From this many multiply-adds per GEMM on, single-threaded f32 goes to oneDNN (see above).
+constexpr double kOnednnMinMacs = 1024.0 * 1024.0;
 
-bool prefer_onednn(const Gemm& g) { return double(g.m) * double(g.n) * double(g.k) <= kSmallGemmFlops; }
+bool prefer_onednn(const Gemm& g) {
+  return omp_get_max_threads() == 1 && double(g.m) * double(g.n) * double(g.k) >= kOnednnMinMacs;
+}
 
 /// oneDNN matmul primitives, created once per (shape, layout, alpha, beta): creating a
 /// primitive costs far more than running a small one.
@@ -86,7 +99,8 @@ class OnednnGemmCache {
     memory ma(e->a, engine_, const_cast<float*>(a));
     memory mb(e->b, engine_, const_cast<float*>(b));
     memory mc(e->c, engine_, c);
-    dnnl::stream stream(engine_);
+    // One stream per calling thread: creating one per call costs about a microsecond.
+    thread_local dnnl::stream stream(engine_);
     e->prim.execute(stream, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
     stream.wait();
   }
