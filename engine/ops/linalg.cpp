@@ -104,7 +104,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     return out;
   }
   // A batch of matrices times one matrix is one tall GEMM: [B.., M, K] -> [B..*M, K].
-  if (b.dim() == 2 && a.dim() > 2) {
+  if (b.dim() == 2 && a.dim() > 2 && a.size(-1) > 0) {
     if (a.size(-1) != b.size(-2))
       throw std::invalid_argument("matmul: inner sizes differ: " + a.shape().str() + " @ " + b.shape().str());
     Shape out_shape = a.shape();

@@ -8,6 +8,7 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/linalg.h"
 #include "engine/ops/reduce.h"
+#include "kernels/cpu/cpu_backend.h"
 #include "kernels/registry.h"
 #include "tests/support/gradcheck.h"
 
@@ -75,12 +76,13 @@ TEST(Matmul, MatchesReferenceOverLayoutsAndBroadcasts) {
                                            {{2, 33, 70}, {2, 70, 65}}}) {
       Tensor a = random_tensor(c.a, 1).to(dt), b = random_tensor(c.b, 2).to(dt);
       const double tol = dt == DType::f32 ? 1e-4 : 1e-12;
-      expect_close(ops::matmul(a, b), reference_matmul(a, b), tol);
+      Tensor expected = reference_matmul(a, b);
+      expect_close(ops::matmul(a, b), expected, tol);
       // The same values through transposed (column-major) operands.
       Tensor at = a.mT().contiguous().mT(), bt = b.mT().contiguous().mT();
-      expect_close(ops::matmul(at, bt), reference_matmul(a, b), tol);
+      expect_close(ops::matmul(at, bt), expected, tol);
       // Every other row and column: no unit stride, so the kernel copies first.
-      expect_close(ops::matmul(spread_out(a), spread_out(b)), reference_matmul(a, b), tol);
+      expect_close(ops::matmul(spread_out(a), spread_out(b)), expected, tol);
     }
   }
 }
@@ -131,6 +133,26 @@ TEST(Matmul, SmallAndLargeShapesAgreeInF32) {
     Tensor gt = ops::matmul(a.to(DType::f32).mT(), b.to(DType::f32).mT()).to(DType::f64);
     expect_close(gt, ops::matmul(a.mT(), b.mT()), 1e-3);
   }
+}
+
+TEST(MatmulKernel, EveryLayoutSingleThreaded) {
+  // One thread routes large f32 GEMMs through oneDNN (see kernels/cpu/matmul.cpp).
+  const int saved_threads = kernels::cpu_threads();
+  kernels::set_cpu_threads(1);
+  auto& cpu = kernels::backend_for(Device::cpu());
+  Tensor a = random_tensor({2, 96, 130}, 1), b = random_tensor({130, 110}, 2), c0 = random_tensor({2, 96, 110}, 3);
+  Tensor expected = ops::add(ops::mul(ops::matmul(a, b), 1.5), ops::mul(c0, 0.25));
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (bool c_col : {false, true}) {
+        Tensor a32 = (ta ? a.mT().contiguous() : a).to(DType::f32);
+        Tensor b32 = (tb ? b.mT().contiguous() : b).to(DType::f32).expand({2, -1, -1});
+        Tensor c = c_col ? c0.mT().contiguous().to(DType::f32).mT() : c0.to(DType::f32).clone();
+        cpu.matmul(a32.view(), b32.view(), c.view(), ta, tb, 1.5, 0.25);
+        expect_close(c.to(DType::f64), expected, 1e-3);
+      }
+  expect_close(ops::matmul(a.to(DType::f32).mT(), a.to(DType::f32)).to(DType::f64), ops::matmul(a.mT(), a), 1e-3);
+  kernels::set_cpu_threads(saved_threads);
 }
 
 TEST(Matmul, Gradcheck) {
