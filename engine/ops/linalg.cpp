@@ -68,10 +68,9 @@ Tensor keep_where(const Tensor& mask, const Tensor& x) {
   return where(mask, x, Tensor::zeros({}, {x.dtype(), x.device()}));
 }
 
-/// Matrix product of rank >= 2 operands (batch dims broadcast), one recorded node.
+/// Matrix product of rank >= 2 operands with matching inner sizes (batch dims
+/// broadcast), one recorded node.
 Tensor matmul_batched(const Tensor& a, const Tensor& b) {
-  if (a.size(-1) != b.size(-2))
-    throw std::invalid_argument("matmul: inner sizes differ: " + a.shape().str() + " @ " + b.shape().str());
   Shape batch = broadcast_batch(a, b, "matmul");
   Tensor out = gemm(a, b, false, false, batch);
   if (!any_requires_grad({&a, &b})) return out;
@@ -100,13 +99,13 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     Tensor b2 = b.dim() == 1 ? b.unsqueeze(1) : b;
     Tensor out = matmul(a2, b2);
     if (b.dim() == 1) out = out.squeeze(-1);
-    if (a.dim() == 1) out = out.squeeze(a.dim() == 1 && b.dim() == 1 ? -1 : -2);
+    if (a.dim() == 1) out = out.squeeze(b.dim() == 1 ? -1 : -2);
     return out;
   }
+  if (a.size(-1) != b.size(-2))
+    throw std::invalid_argument("matmul: inner sizes differ: " + a.shape().str() + " @ " + b.shape().str());
   // A batch of matrices times one matrix is one tall GEMM: [B.., M, K] -> [B..*M, K].
   if (b.dim() == 2 && a.dim() > 2 && a.size(-1) > 0) {
-    if (a.size(-1) != b.size(-2))
-      throw std::invalid_argument("matmul: inner sizes differ: " + a.shape().str() + " @ " + b.shape().str());
     Shape out_shape = a.shape();
     out_shape[out_shape.size() - 1] = b.size(-1);
     return matmul_batched(a.reshape({-1, a.size(-1)}), b).view(out_shape);
