@@ -71,7 +71,7 @@ void triangular_solve_in_place(const T* a, T* x, int64_t n, int64_t m, bool lowe
 void CpuBackend::cholesky(const View& a, const View& out) {
   const int nd = a.shape.size();
   if (nd < 2 || a.shape[nd - 1] != a.shape[nd - 2] || !(out.shape == a.shape))
-    throw std::invalid_argument("cpu cholesky: needs square [..., n, n] matrices and an output of the same shape, got " +
+    throw std::invalid_argument("cpu cholesky: needs square [..., n, n] matrices and an output of their shape, got " +
                                 a.shape.str() + " -> " + out.shape.str());
   const int64_t n = a.shape[nd - 1];
   cpu::dispatch_floating(a.dtype, "cpu cholesky", [&](auto zero) {
