@@ -26,7 +26,7 @@
 
 // Linear algebra (engine/ops/linalg.cpp).
 #define GLASSBOX_OPS_LINALG(X) \
-  X(matmul) X(pairwise_sq_distance) X(triangular_solve) X(cholesky) X(outer)
+  X(matmul) X(pairwise_sq_distance) X(triangular_solve) X(cholesky) X(diagonal)
 
 // Convolution, normalisation, pooling, resampling (engine/ops/conv.cpp, norm.cpp, pool.cpp).
 #define GLASSBOX_OPS_CONV(X) \

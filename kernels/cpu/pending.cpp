@@ -6,9 +6,6 @@
 
 namespace glassbox::kernels {
 
-void CpuBackend::matmul(const View& , const View& , const View& , bool , bool , double , double ) { throw std::logic_error("cpu kernel matmul is not implemented"); }
-void CpuBackend::cholesky(const View& , const View& ) { throw std::logic_error("cpu kernel cholesky is not implemented"); }
-void CpuBackend::triangular_solve(const View& , const View& , const View& , bool , bool , bool ) { throw std::logic_error("cpu kernel triangular_solve is not implemented"); }
 void CpuBackend::index_select(const View& , int , const View& , const View& ) { throw std::logic_error("cpu kernel index_select is not implemented"); }
 void CpuBackend::index_add(const View& , int , const View& , const View& ) { throw std::logic_error("cpu kernel index_add is not implemented"); }
 void CpuBackend::gather(const View& , int , const View& , const View& ) { throw std::logic_error("cpu kernel gather is not implemented"); }
