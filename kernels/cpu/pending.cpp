@@ -16,19 +16,12 @@ void CpuBackend::conv2d_backward_weights(const View& , const View& , const View&
 void CpuBackend::topk(const View& , int64_t , int , bool , const View& , const View& ) { throw std::logic_error("cpu kernel topk is not implemented"); }
 void CpuBackend::cholesky(const View& , const View& ) { throw std::logic_error("cpu kernel cholesky is not implemented"); }
 void CpuBackend::triangular_solve(const View& , const View& , const View& , bool , bool , bool ) { throw std::logic_error("cpu kernel triangular_solve is not implemented"); }
-void CpuBackend::index_select(const View& , int , const View& , const View& ) { throw std::logic_error("cpu kernel index_select is not implemented"); }
-void CpuBackend::index_add(const View& , int , const View& , const View& ) { throw std::logic_error("cpu kernel index_add is not implemented"); }
-void CpuBackend::gather(const View& , int , const View& , const View& ) { throw std::logic_error("cpu kernel gather is not implemented"); }
-void CpuBackend::scatter_add(const View& , int , const View& , const View& ) { throw std::logic_error("cpu kernel scatter_add is not implemented"); }
 void CpuBackend::max_pool2d(const View& , const View& , const View& , const Conv2dParams& , int64_t , int64_t ) { throw std::logic_error("cpu kernel max_pool2d is not implemented"); }
 void CpuBackend::max_pool2d_backward(const View& , const View& , const View& ) { throw std::logic_error("cpu kernel max_pool2d_backward is not implemented"); }
 void CpuBackend::avg_pool2d(const View& , const View& , const Conv2dParams& , int64_t , int64_t , bool ) { throw std::logic_error("cpu kernel avg_pool2d is not implemented"); }
 void CpuBackend::avg_pool2d_backward(const View& , const View& , const Conv2dParams& , int64_t , int64_t , bool ) { throw std::logic_error("cpu kernel avg_pool2d_backward is not implemented"); }
 void CpuBackend::upsample2d(const View& , const View& , bool , bool ) { throw std::logic_error("cpu kernel upsample2d is not implemented"); }
 void CpuBackend::upsample2d_backward(const View& , const View& , bool , bool ) { throw std::logic_error("cpu kernel upsample2d_backward is not implemented"); }
-void CpuBackend::random_uniform(const View& , uint64_t , uint64_t , double , double ) { throw std::logic_error("cpu kernel random_uniform is not implemented"); }
-void CpuBackend::random_normal(const View& , uint64_t , uint64_t , double , double ) { throw std::logic_error("cpu kernel random_normal is not implemented"); }
-void CpuBackend::multinomial(const View& , bool , uint64_t , uint64_t , const View& ) { throw std::logic_error("cpu kernel multinomial is not implemented"); }
 void CpuBackend::sgd_update(const View& , const View& , const View* , const SgdHyper& ) { throw std::logic_error("cpu kernel sgd_update is not implemented"); }
 void CpuBackend::adam_update(const View& , const View& , const View& , const View& , const AdamHyper& ) { throw std::logic_error("cpu kernel adam_update is not implemented"); }
 void CpuBackend::adadelta_update(const View& , const View& , const View& , const View& , const AdadeltaHyper& ) { throw std::logic_error("cpu kernel adadelta_update is not implemented"); }
