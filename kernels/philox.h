@@ -64,6 +64,17 @@ GLASSBOX_HOST_DEVICE inline double uniform_f64(uint32_t hi, uint32_t lo) {
   return double(bits) * (1.0 / 9007199254740992.0);
 }
 
+GLASSBOX_HOST_DEVICE inline float step_toward(float x, float to) { return nextafterf(x, to); }
+GLASSBOX_HOST_DEVICE inline double step_toward(double x, double to) { return nextafter(x, to); }
+
+/// lo + (hi - lo) * u in T, computed in double; when rounding to T would reach hi
+/// (a narrow f32 range), the largest T below hi is used, so results stay in [lo, hi).
+template <class T>
+GLASSBOX_HOST_DEVICE inline T scale_uniform(double u, double lo, double hi) {
+  const T v = T(lo + (hi - lo) * u);
+  return v >= T(hi) && hi > lo ? step_toward(T(hi), T(lo)) : v;
+}
+
 /// Standard normal by Box-Muller (Box and Muller 1958): sqrt(-2 ln u1) cos(2 pi u2),
 /// with u1 taken in (0, 1] so the logarithm stays finite. f32 uses words 0 and 1,
 /// f64 uses words (0, 1) and (2, 3) of the same counter.

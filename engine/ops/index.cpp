@@ -231,6 +231,7 @@ Tensor index_select(const Tensor& x, int dim, const Tensor& index) {
 }
 
 Tensor gather(const Tensor& x, int dim, const Tensor& index) {
+  if (x.dim() == 0) throw std::invalid_argument("gather: needs a tensor with at least one dim");
   dim = normalize_dim(dim, x.dim(), "gather");
   check_index_tensor(index, x, "gather");
   bool ok = index.dim() == x.dim();
@@ -248,6 +249,7 @@ Tensor gather(const Tensor& x, int dim, const Tensor& index) {
 }
 
 Tensor scatter_add(const Tensor& x, int dim, const Tensor& index, const Tensor& src) {
+  if (x.dim() == 0) throw std::invalid_argument("scatter_add: needs a tensor with at least one dim");
   dim = normalize_dim(dim, x.dim(), "scatter_add");
   check_index_tensor(index, x, "scatter_add");
   check_same_dtype(x, src, "scatter_add");

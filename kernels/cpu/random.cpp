@@ -41,14 +41,6 @@ void fill_from_counters(const View& out, uint64_t seed, uint64_t offset, Gen gen
   }
 }
 
-/// Keeps lo + (hi - lo) * u below hi when rounding to T would reach it.
-template <class T>
-T scale_uniform(double u, double lo, double hi) {
-  T v = T(lo + (hi - lo) * u);
-  if (v >= T(hi) && hi > lo) v = std::nextafter(T(hi), T(lo));
-  return v;
-}
-
 void check_probs_row(const double* w, int64_t cats, bool replacement, int64_t samples, int64_t row) {
   double total = 0;
   int64_t positive = 0;
@@ -74,11 +66,11 @@ void CpuBackend::random_uniform(const View& out, uint64_t seed, uint64_t offset,
     using T = decltype(z);
     if constexpr (std::is_same_v<T, float>) {
       fill_from_counters<T>(out, seed, offset, [=](const philox::Words& r) {
-        return scale_uniform<T>(philox::uniform_f32(r.w[0]), lo, hi);
+        return philox::scale_uniform<T>(philox::uniform_f32(r.w[0]), lo, hi);
       });
     } else {
       fill_from_counters<T>(out, seed, offset, [=](const philox::Words& r) {
-        return scale_uniform<T>(philox::uniform_f64(r.w[0], r.w[1]), lo, hi);
+        return philox::scale_uniform<T>(philox::uniform_f64(r.w[0], r.w[1]), lo, hi);
       });
     }
   });

@@ -108,6 +108,8 @@ TEST(Index, IndexSelectValuesGradientsAndErrors) {
   Tensor idx = i64({2, 0, 2}, {3});
   EXPECT_EQ(ops::index_select(x, 0, idx).to_vector<double>(), (V{5, 6, 1, 2, 5, 6}));
   EXPECT_EQ(ops::index_select(x, 1, i64({1, 1}, {2})).to_vector<double>(), (V{2, 2, 4, 4, 6, 6}));
+  Tensor ints = i64({10, 11, 12, 13, 14, 15}, {2, 3}).transpose(0, 1);  // [[10, 13], [11, 14], [12, 15]]
+  EXPECT_EQ(ops::index_select(ints, 0, i64({2, 0}, {2})).to_vector<int64_t>(), (std::vector<int64_t>{12, 15, 10, 13}));
   // Duplicate indices: the backward adds into the same row.
   EXPECT_TRUE(gradcheck([&](const std::vector<Tensor>& in) { return ops::index_select(in[0], 0, idx); },
                         {grad_input({3, 4}, 10)}));
@@ -131,6 +133,11 @@ TEST(Index, GatherValuesGradientsAndErrors) {
   Tensor idx0 = i64({1, 1, 0, 2, 0, 0}, {3, 2});
   EXPECT_TRUE(gradcheck([&](const std::vector<Tensor>& in) { return ops::gather(in[0], 0, idx0); },
                         {grad_input_transposed({3, 4}, 14)}));
+  // A transposed (non-contiguous) index tensor.
+  Tensor idx_t = i64({2, 0, 1, 1}, {2, 2}).transpose(0, 1);  // [[2, 1], [0, 1]]
+  EXPECT_EQ(ops::gather(x, 1, idx_t).to_vector<double>(), (V{3, 2, 4, 5}));
+  Tensor xf = Tensor::from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3});
+  EXPECT_EQ(ops::gather(xf, 1, idx).to_vector<float>(), (std::vector<float>{3, 3, 4, 5}));
   expect_error([&] { ops::gather(x, 1, i64({3}, {1, 1})); }, {"gather", "index 3", "size 3"});
   expect_error([&] { ops::gather(x, 1, i64({0, 0, 0, 0}, {4, 1})); }, {"gather", "[4, 1]"});
 }

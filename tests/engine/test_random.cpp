@@ -108,6 +108,10 @@ TEST(Random, UniformMomentsAndRange) {
     EXPECT_NEAR(m.mean, 1.0, 5 * std::sqrt(var / n));
     EXPECT_NEAR(m.var, var, 0.02);
   }
+  // A range narrower than f32 resolution: rounding up to hi would leave [lo, hi).
+  const float hi = 1.0f + 1.2e-7f;
+  std::vector<float> narrow = ops::rand({4096}, 1.0, double(hi), {DType::f32}, &g).to_vector<float>();
+  EXPECT_LT(*std::max_element(narrow.begin(), narrow.end()), hi);
 }
 
 TEST(Random, NormalMomentsAndShape) {
