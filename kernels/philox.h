@@ -55,6 +55,38 @@ GLASSBOX_HOST_DEVICE inline Words draw(uint64_t seed, uint64_t counter) {
                        uint32_t(seed >> 32));
 }
 
+/// The words of N draws stored word-major (w[k][lane]).
+template <int N>
+struct Block {
+  uint32_t w[4][N];
+  Words lane(int l) const { return Words{{w[0][l], w[1][l], w[2][l], w[3][l]}}; }
+};
+
+/// draw() for the N consecutive counters first, ..., first + N - 1: the same rounds
+/// applied lane by lane on word-major storage, which compilers vectorise across
+/// counters (CPU; a CUDA thread calls draw() for its own counter).
+template <int N>
+inline void draw_block(uint64_t seed, uint64_t first, Block<N>& b) {
+  for (int l = 0; l < N; ++l) {
+    const uint64_t c = first + uint64_t(l);
+    b.w[0][l] = uint32_t(c);
+    b.w[1][l] = uint32_t(c >> 32);
+    b.w[2][l] = 0u;
+    b.w[3][l] = 0u;
+  }
+  uint32_t k0 = uint32_t(seed), k1 = uint32_t(seed >> 32);
+  for (int r = 0; r < kRounds; ++r) {
+    if (r > 0) {
+      k0 += kW0;
+      k1 += kW1;
+    }
+    for (int l = 0; l < N; ++l) {
+      const Words x = round(b.lane(l), k0, k1);
+      for (int k = 0; k < 4; ++k) b.w[k][l] = x.w[k];
+    }
+  }
+}
+
 /// Uniform in [0, 1) with a 24-bit mantissa (exact in f32) from one word.
 GLASSBOX_HOST_DEVICE inline float uniform_f32(uint32_t x) { return float(x >> 8) * (1.0f / 16777216.0f); }
 
@@ -67,13 +99,20 @@ GLASSBOX_HOST_DEVICE inline double uniform_f64(uint32_t hi, uint32_t lo) {
 GLASSBOX_HOST_DEVICE inline float step_toward(float x, float to) { return nextafterf(x, to); }
 GLASSBOX_HOST_DEVICE inline double step_toward(double x, double to) { return nextafter(x, to); }
 
-/// lo + (hi - lo) * u in T, computed in double; when rounding to T would reach hi
-/// (a narrow f32 range), the largest T below hi is used, so results stay in [lo, hi).
+/// Maps u in [0, 1) to lo + (hi - lo) * u in T, computed in double. When rounding to
+/// T would reach hi (a range narrow for f32), the largest T below hi is used instead,
+/// so results stay in [lo, hi); that value is found once, not per element.
 template <class T>
-GLASSBOX_HOST_DEVICE inline T scale_uniform(double u, double lo, double hi) {
-  const T v = T(lo + (hi - lo) * u);
-  return v >= T(hi) && hi > lo ? step_toward(T(hi), T(lo)) : v;
-}
+struct UniformScale {
+  double lo, span;
+  T hi, below_hi;
+  GLASSBOX_HOST_DEVICE UniformScale(double lo_, double hi_)
+      : lo(lo_), span(hi_ - lo_), hi(T(hi_)), below_hi(hi_ > lo_ ? step_toward(T(hi_), T(lo_)) : T(lo_)) {}
+  GLASSBOX_HOST_DEVICE T operator()(double u) const {
+    const T v = T(lo + span * u);
+    return v >= hi && span > 0 ? below_hi : v;
+  }
+};
 
 /// Standard normal by Box-Muller (Box and Muller 1958): sqrt(-2 ln u1) cos(2 pi u2),
 /// with u1 taken in (0, 1] so the logarithm stays finite. f32 uses words 0 and 1,

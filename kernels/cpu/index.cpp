@@ -47,24 +47,44 @@ View drop_dim(const View& v, int dim) {
   return s;
 }
 
-/// Element offset of index[k] in a 1-d index view.
+/// The value index[k] of a 1-d index view.
 inline int64_t index_at(const View& index, int64_t k) { return index.ptr<int64_t>()[k * index.strides[0]]; }
 
-/// dst_slice (op)= src_slice over one slice shape, serial unless the slice alone is large.
+/// Copies (or adds) one slice of a source into one slice of a destination, both with
+/// the slice shape `shape`. Small slices that are contiguous on both sides (embedding
+/// rows) take a plain loop: planning a strided loop per slice would cost more than the copy.
 template <class T, bool Accumulate>
-void slice_copy(const View& shape_of, char* src, const Strides& src_strides, char* dst, const Strides& dst_strides) {
-  strided_for<2>(shape_of.shape, {&src_strides, &dst_strides}, {src, dst}, {int64_t(sizeof(T)), int64_t(sizeof(T))},
-                 [](const std::array<char*, 2>& p, const std::array<int64_t, 2>& s, int64_t n) {
-                   const T* a = reinterpret_cast<const T*>(p[0]);
-                   T* o = reinterpret_cast<T*>(p[1]);
-                   for (int64_t i = 0; i < n; ++i) {
-                     if constexpr (Accumulate)
-                       o[i * s[1]] = T(o[i * s[1]] + a[i * s[0]]);
-                     else
-                       o[i * s[1]] = a[i * s[0]];
-                   }
-                 });
-}
+struct SliceCopy {
+  Shape shape;
+  Strides src_strides, dst_strides;
+  int64_t numel;
+  bool plain;
+
+  SliceCopy(const View& src_slice, const View& dst_slice)
+      : shape(dst_slice.shape), src_strides(src_slice.strides), dst_strides(dst_slice.strides),
+        numel(dst_slice.numel()),
+        plain(src_slice.is_contiguous() && dst_slice.is_contiguous() && numel < cpu::kParallelGrain) {}
+
+  static void row(const T* a, int64_t sa, T* o, int64_t so, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+      if constexpr (Accumulate)
+        o[i * so] = T(o[i * so] + a[i * sa]);
+      else
+        o[i * so] = a[i * sa];
+    }
+  }
+
+  void operator()(char* src, char* dst) const {
+    if (plain) {
+      row(reinterpret_cast<const T*>(src), 1, reinterpret_cast<T*>(dst), 1, numel);
+      return;
+    }
+    strided_for<2>(shape, {&src_strides, &dst_strides}, {src, dst}, {int64_t(sizeof(T)), int64_t(sizeof(T))},
+                   [](const std::array<char*, 2>& p, const std::array<int64_t, 2>& s, int64_t n) {
+                     row(reinterpret_cast<const T*>(p[0]), s[0], reinterpret_cast<T*>(p[1]), s[1], n);
+                   });
+  }
+};
 
 void check_index_vector(const View& index, const char* op) {
   if (index.shape.size() != 1) throw std::invalid_argument(std::string(op) + ": index must be 1-d, got " + index.shape.str());
@@ -81,6 +101,7 @@ void CpuBackend::index_select(const View& x, int dim, const View& index, const V
     using T = decltype(z);
     char* xb = static_cast<char*>(x.data);
     char* ob = static_cast<char*>(out.data);
+    const SliceCopy<T, false> copy_slice(xs, os);
     // Many small slices (embedding lookups): threads take whole slices; each output
     // slice is written by one thread. Few large slices: the slice copy itself is parallel.
     const bool by_slice = k_count >= omp_get_max_threads() && k_count * slice >= cpu::kParallelGrain;
@@ -88,7 +109,7 @@ void CpuBackend::index_select(const View& x, int dim, const View& index, const V
     for (int64_t k = 0; k < k_count; ++k) {
       char* src = xb + index_at(index, k) * x.strides[dim] * int64_t(sizeof(T));
       char* dst = ob + k * out.strides[dim] * int64_t(sizeof(T));
-      slice_copy<T, false>(os, src, xs.strides, dst, os.strides);
+      copy_slice(src, dst);
     }
   });
 }
@@ -102,9 +123,9 @@ void CpuBackend::index_add(const View& out, int dim, const View& index, const Vi
     using T = decltype(z);
     char* ob = static_cast<char*>(out.data);
     char* sb = static_cast<char*>(src.data);
+    const SliceCopy<T, true> add(ss, os);
     auto add_slice = [&](int64_t k, int64_t target) {
-      slice_copy<T, true>(os, sb + k * src.strides[dim] * int64_t(sizeof(T)), ss.strides,
-                          ob + target * out.strides[dim] * int64_t(sizeof(T)), os.strides);
+      add(sb + k * src.strides[dim] * int64_t(sizeof(T)), ob + target * out.strides[dim] * int64_t(sizeof(T)));
     };
     // Duplicate indices add into the same slice, so threads own disjoint ranges of
     // destination slices; each scans all indices and keeps the ones it owns. The

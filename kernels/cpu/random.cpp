@@ -31,13 +31,16 @@ int64_t element_offset(const View& v, int64_t i) {
 /// out[i] = gen(philox draw of counter offset + i) for every element, in parallel.
 template <class T, class Gen>
 void fill_from_counters(const View& out, uint64_t seed, uint64_t offset, Gen gen) {
+  constexpr int kBlock = 16;  // counters per vectorised Philox batch
   T* o = out.ptr<T>();
-  const int64_t n = out.numel();
+  const int64_t n = out.numel(), blocks = (n + kBlock - 1) / kBlock;
   const bool contiguous = out.is_contiguous();
 #pragma omp parallel for schedule(static) if (n >= cpu::kParallelGrain / 8 && !omp_in_parallel())
-  for (int64_t i = 0; i < n; ++i) {
-    const philox::Words r = philox::draw(seed, offset + uint64_t(i));
-    o[contiguous ? i : element_offset(out, i)] = gen(r);
+  for (int64_t b = 0; b < blocks; ++b) {
+    philox::Block<kBlock> r;
+    const int64_t first = b * kBlock, count = std::min<int64_t>(kBlock, n - first);
+    philox::draw_block(seed, offset + uint64_t(first), r);
+    for (int l = 0; l < count; ++l) o[contiguous ? first + l : element_offset(out, first + l)] = gen(r.lane(l));
   }
 }
 
@@ -64,14 +67,13 @@ void check_probs_row(const double* w, int64_t cats, bool replacement, int64_t sa
 void CpuBackend::random_uniform(const View& out, uint64_t seed, uint64_t offset, double lo, double hi) {
   cpu::dispatch_floating(out.dtype, "random_uniform", [&](auto z) {
     using T = decltype(z);
+    const philox::UniformScale<T> scale(lo, hi);
     if constexpr (std::is_same_v<T, float>) {
-      fill_from_counters<T>(out, seed, offset, [=](const philox::Words& r) {
-        return philox::scale_uniform<T>(philox::uniform_f32(r.w[0]), lo, hi);
-      });
+      fill_from_counters<T>(out, seed, offset,
+                            [=](const philox::Words& r) { return scale(philox::uniform_f32(r.w[0])); });
     } else {
-      fill_from_counters<T>(out, seed, offset, [=](const philox::Words& r) {
-        return philox::scale_uniform<T>(philox::uniform_f64(r.w[0], r.w[1]), lo, hi);
-      });
+      fill_from_counters<T>(out, seed, offset,
+                            [=](const philox::Words& r) { return scale(philox::uniform_f64(r.w[0], r.w[1])); });
     }
   });
 }

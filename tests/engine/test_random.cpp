@@ -58,11 +58,20 @@ TEST(Random, PhiloxKnownAnswers) {
 TEST(Random, ElementIUsesCounterOffsetPlusI) {
   Generator g(0x1234567890abcdefULL);
   g.advance(5);
-  Tensor u = ops::rand({7}, 0.0, 1.0, {DType::f32}, &g);
+  Tensor u = ops::rand({37}, 0.0, 1.0, {DType::f32}, &g);
   std::vector<float> v = u.to_vector<float>();
-  for (uint64_t i = 0; i < 7; ++i)
+  for (uint64_t i = 0; i < 37; ++i)
     EXPECT_EQ(v[i], kernels::philox::uniform_f32(kernels::philox::draw(0x1234567890abcdefULL, 5 + i).w[0]));
-  EXPECT_EQ(g.offset(), 12u);
+  EXPECT_EQ(g.offset(), 42u);
+  // The counter's high word is used: offsets past 2^32 differ from their low 32 bits.
+  Generator high(3), low(3);
+  high.set_state(3, (uint64_t(1) << 32) + 9);
+  low.set_state(3, 9);
+  EXPECT_NE(ops::rand({4}, 0, 1, {DType::f64}, &high).to_vector<double>(),
+            ops::rand({4}, 0, 1, {DType::f64}, &low).to_vector<double>());
+  std::vector<double> n = ops::randn({3}, 0, 1, {DType::f64}, &g).to_vector<double>();
+  for (uint64_t i = 0; i < 3; ++i)
+    EXPECT_EQ(n[i], kernels::philox::normal_f64(kernels::philox::draw(0x1234567890abcdefULL, 42 + i)));
 }
 
 TEST(Random, SameStateSameNumbersAndNoReuse) {
