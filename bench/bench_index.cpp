@@ -2,8 +2,6 @@
 // scatter-add gradient (many duplicate rows), gather along the class dim.
 #include <benchmark/benchmark.h>
 
-#include <vector>
-
 #include "engine/ops/index.h"
 #include "engine/ops/random.h"
 

@@ -166,6 +166,7 @@ Tensor multinomial(const Tensor& probs, int64_t num_samples, bool replacement, G
 
 Tensor randperm(int64_t n, Generator* gen, Device device) {
   if (n < 0) throw std::invalid_argument("randperm: n must be >= 0, got " + std::to_string(n));
+  if (n == 0) return Tensor::empty({0}, {DType::i64, device});
   // Sorting i by a uniform key gives a uniform permutation; the keys come from the
   // generator's stream on the host, so every device gets the same permutation, and a
   // stable sort keeps it a permutation even if two keys tie.
