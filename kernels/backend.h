@@ -187,7 +187,10 @@ class Backend {
   /// offset + i under key `seed`, so every backend produces the same stream.
   virtual void random_uniform(const View& out, uint64_t seed, uint64_t offset, double lo, double hi) = 0;
   virtual void random_normal(const View& out, uint64_t seed, uint64_t offset, double mean, double std) = 0;
-  /// Draws `out.shape[-1]` category indices (i64) per row of `probs` [rows, categories].
+  /// Draws `out.shape[-1]` category indices (i64) per row of `probs` [rows, categories]
+  /// (non-negative weights, not necessarily normalised). Uses rows * S counters with
+  /// replacement (sample s of row r: offset + r * S + s) and rows * C without
+  /// (category c of row r: offset + r * C + c); the caller reserves them.
   virtual void multinomial(const View& probs, bool replacement, uint64_t seed, uint64_t offset,
                            const View& out) = 0;
 

@@ -37,13 +37,16 @@
   X(concat) X(stack) X(pad) X(index_select) X(gather) X(scatter_add) X(embedding) X(masked_fill) \
   X(repeat)
 
+// Random ops with a gradient (engine/ops/random.cpp).
+#define GLASSBOX_OPS_RANDOM(X) X(dropout) X(gumbel_softmax)
+
 // User-defined forward/backward pairs (engine/autograd/function.h).
 #define GLASSBOX_OPS_CUSTOM(X) X(custom_function)
 
 #define GLASSBOX_ALL_OPS(X)                                                                   \
   GLASSBOX_OPS_VIEW(X) GLASSBOX_OPS_ELEMENTWISE(X) GLASSBOX_OPS_ACTIVATION(X)                 \
   GLASSBOX_OPS_REDUCE(X) GLASSBOX_OPS_SOFTMAX_LOSS(X) GLASSBOX_OPS_LINALG(X) GLASSBOX_OPS_CONV(X) \
-  GLASSBOX_OPS_INDEX(X) GLASSBOX_OPS_CUSTOM(X)
+  GLASSBOX_OPS_INDEX(X) GLASSBOX_OPS_RANDOM(X) GLASSBOX_OPS_CUSTOM(X)
 
 namespace glassbox {
 
