@@ -68,7 +68,7 @@ Tensor Tensor::from_vector(const std::vector<T>& values, const Shape& shape, Ten
     auto* p = static_cast<bool*>(t.storage()->data());
     for (size_t i = 0; i < values.size(); ++i) p[i] = values[i];
   } else {
-    std::memcpy(t.storage()->data(), values.data(), values.size() * sizeof(T));
+    if (!values.empty()) std::memcpy(t.storage()->data(), values.data(), values.size() * sizeof(T));
   }
   if (opt.dtype != host.dtype) t = t.to(opt.dtype);
   if (!(opt.device == host.device)) t = t.to(opt.device);

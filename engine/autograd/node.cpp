@@ -26,6 +26,22 @@ const char* op_kind_name(OpKind kind) {
 Node::Node(OpKind kind, std::vector<Edge> next, BackwardFn fn)
     : kind_(kind), next_(std::move(next)), fn_(std::move(fn)), seq_(next_sequence_nr++) {}
 
+Node::~Node() {
+  // Take over the edges of every node that dies with this one, so that destroying a
+  // graph of depth n needs a loop of n steps rather than n nested destructor calls.
+  std::vector<std::shared_ptr<Node>> dying;
+  for (Edge& e : next_)
+    if (e.node) dying.push_back(std::move(e.node));
+  while (!dying.empty()) {
+    std::shared_ptr<Node> n = std::move(dying.back());
+    dying.pop_back();
+    if (n.use_count() == 1) {
+      for (Edge& e : n->next_)
+        if (e.node) dying.push_back(std::move(e.node));
+    }
+  }
+}
+
 std::vector<Tensor> Node::apply(const Tensor& grad_output) {
   if (released_)
     throw std::runtime_error(std::string("backward through ") + name() +

@@ -27,7 +27,8 @@ struct Edge {
 class Node {
  public:
   Node(OpKind kind, std::vector<Edge> next, BackwardFn fn);
-  virtual ~Node() = default;
+  /// Tears down long chains of nodes iteratively (a recursive teardown can overflow the stack).
+  virtual ~Node();
   OpKind kind() const { return kind_; }
   const char* name() const { return op_kind_name(kind_); }
   const std::vector<Edge>& next_edges() const { return next_; }

@@ -11,6 +11,7 @@
 
 #include "engine/autograd/grad_mode.h"
 #include "engine/autograd/node.h"
+#include "engine/ops/loss.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/op_utils.h"
 #include "engine/ops/reduce.h"
@@ -43,15 +44,6 @@ void check_fillable(const Tensor& t, const char* op) {
 Tensor finish_leaf(Tensor t, const TensorOptions& opt) {
   if (opt.requires_grad) t.set_requires_grad();
   return t;
-}
-
-/// softmax along dim from differentiable ops; the max is subtracted for stability and
-/// carries no gradient (softmax is invariant to shifts along dim).
-Tensor softmax_along(const Tensor& z, int dim) {
-  Tensor m = empty_like_shape(z, reduced_shape(z.shape(), {dim}));
-  backend_of(z).reduce(kernels::ReduceOp::max, z.view(), m.view());
-  Tensor e = exp(sub(z, m));
-  return div(e, sum(e, {dim}, true));
 }
 
 }  // namespace
@@ -132,7 +124,7 @@ Tensor gumbel_softmax(const Tensor& logits, double tau, bool hard, int dim, Gene
   dim = normalize_dim(dim, logits.dim(), "gumbel_softmax");
   // Jang, Gu and Poole 2017 / Maddison et al. 2017: softmax((logits + G) / tau), G ~ Gumbel(0, 1).
   Tensor noise = gumbel(logits.shape(), {logits.dtype(), logits.device()}, gen);
-  Tensor y = softmax_along(mul(add(logits, noise), 1.0 / tau), dim);
+  Tensor y = softmax(mul(add(logits, noise), 1.0 / tau), dim);
   if (!hard) return y;
   // Straight-through: the forward is the exact one-hot of the argmax, the backward
   // passes the gradient to the soft sample unchanged.
