@@ -29,8 +29,5 @@ void CpuBackend::upsample2d_backward(const View& , const View& , bool , bool ) {
 void CpuBackend::random_uniform(const View& , uint64_t , uint64_t , double , double ) { throw std::logic_error("cpu kernel random_uniform is not implemented"); }
 void CpuBackend::random_normal(const View& , uint64_t , uint64_t , double , double ) { throw std::logic_error("cpu kernel random_normal is not implemented"); }
 void CpuBackend::multinomial(const View& , bool , uint64_t , uint64_t , const View& ) { throw std::logic_error("cpu kernel multinomial is not implemented"); }
-void CpuBackend::sgd_update(const View& , const View& , const View* , const SgdHyper& ) { throw std::logic_error("cpu kernel sgd_update is not implemented"); }
-void CpuBackend::adam_update(const View& , const View& , const View& , const View& , const AdamHyper& ) { throw std::logic_error("cpu kernel adam_update is not implemented"); }
-void CpuBackend::adadelta_update(const View& , const View& , const View& , const View& , const AdadeltaHyper& ) { throw std::logic_error("cpu kernel adadelta_update is not implemented"); }
 
 }  // namespace glassbox::kernels
