@@ -1,6 +1,7 @@
 // Fused CPU optimiser updates: one pass over each parameter updates it and its
 // state buffers. The rules are PyTorch's (torch.optim, 1.13 single-tensor path),
 // written with the same operation order so results match it to rounding.
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>

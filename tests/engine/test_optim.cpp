@@ -298,3 +298,50 @@ TEST(OptimStateDict, RejectsBadState) {
   out_of_range["state.4.step"] = Tensor::scalar(1, {DType::i64});
   expect_error(out_of_range, "names parameter 4");
 }
+
+TEST(Optim, LargeTensorsMatchElementwiseUpdates) {
+  // Above the parallel grain the kernels split the work across threads; every element
+  // must still get exactly the update it gets in a small tensor.
+  const int64_t n = 100000, piece = 1000;
+  std::vector<double> p0(n), g0(n);
+  for (int64_t i = 0; i < n; ++i) {
+    p0[size_t(i)] = std::sin(0.001 * double(i));
+    g0[size_t(i)] = std::cos(0.0007 * double(i));
+  }
+  Tensor big = Tensor::from_vector(p0, {n}, {DType::f64}).set_requires_grad();
+  optim::Adam big_opt({big}, {.lr = 0.01, .weight_decay = 0.1});
+  std::vector<Tensor> pieces;
+  for (int64_t s = 0; s < n; s += piece)
+    pieces.push_back(
+        Tensor::from_vector(std::vector<double>(p0.begin() + s, p0.begin() + s + piece), {piece}, {DType::f64})
+            .set_requires_grad());
+  optim::Adam piece_opt(pieces, {.lr = 0.01, .weight_decay = 0.1});
+  for (int step = 0; step < 2; ++step) {
+    big.set_grad(Tensor::from_vector(g0, {n}, {DType::f64}));
+    for (size_t k = 0; k < pieces.size(); ++k)
+      pieces[k].set_grad(Tensor::from_vector(
+          std::vector<double>(g0.begin() + int64_t(k) * piece, g0.begin() + int64_t(k + 1) * piece), {piece},
+          {DType::f64}));
+    big_opt.step();
+    piece_opt.step();
+  }
+  std::vector<double> got = big.to_vector<double>();
+  for (size_t k = 0; k < pieces.size(); ++k)
+    ASSERT_EQ(std::vector<double>(got.begin() + int64_t(k) * piece, got.begin() + int64_t(k + 1) * piece),
+              pieces[k].to_vector<double>())
+        << "piece " << k;
+}
+
+TEST(Optim, NonContiguousAndOtherDtypeGradients) {
+  Tensor a = Tensor::from_vector<double>({1, 2, 3, 4, 5, 6}, {2, 3}, {DType::f64}).set_requires_grad();
+  Tensor b = a.detach().clone().set_requires_grad();
+  optim::SGD opt_a({a}, {.lr = 0.5, .momentum = 0.9});
+  optim::SGD opt_b({b}, {.lr = 0.5, .momentum = 0.9});
+  Tensor g = Tensor::from_vector<double>({1, -2, 3, -4, 5, -6}, {3, 2}, {DType::f64});
+  a.set_grad(g.transpose(0, 1));               // strided view
+  b.set_grad(g.transpose(0, 1).contiguous().to(DType::f32));  // f32 gradient for an f64 parameter
+  opt_a.step();
+  opt_b.step();
+  EXPECT_EQ(a.to_vector<double>(), b.to_vector<double>());
+  EXPECT_EQ(a.to_vector<double>(), (std::vector<double>{0.5, 0.5, 0.5, 5, 7, 9}));
+}
