@@ -71,6 +71,11 @@ Tensor read_png(const std::string& path) {
   desc.format = color ? (alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB) : (alpha ? PNG_FORMAT_GA : PNG_FORMAT_GRAY);
   const int64_t channels = PNG_IMAGE_SAMPLE_CHANNELS(desc.format);
   const int64_t h = desc.height, w = desc.width;
+  // A hostile header can claim any size; refuse before allocating (2^31 bytes is far above any image here).
+  if (h * w * channels > (int64_t(1) << 31)) {
+    png_image_free(&desc);
+    throw std::runtime_error(path + ": image of " + std::to_string(w) + " x " + std::to_string(h) + " pixels is too large");
+  }
   std::vector<png_byte> pixels(PNG_IMAGE_SIZE(desc));
   if (!png_image_finish_read(&desc, nullptr, pixels.data(), 0, nullptr)) {
     const std::string message = desc.message;

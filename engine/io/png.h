@@ -31,7 +31,7 @@ struct HeatMapOptions {
   double hi = std::numeric_limits<double>::quiet_NaN();
   Colormap colormap = Colormap::viridis;
 };
-/// Colours a matrix [H, W] into an f32 RGB image [3, H, W] in [0, 1].
+/// Colours a matrix [H, W] into an f32 RGB image [3, H, W] in [0, 1]; NaN gets the middle colour.
 Tensor heat_map(const Tensor& matrix, const HeatMapOptions& options = {});
 
 }  // namespace glassbox::io

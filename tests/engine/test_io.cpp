@@ -236,7 +236,18 @@ TEST_F(IoTest, PngRejectsBadInput) {
   } catch (const std::runtime_error& e) {
     EXPECT_EQ(std::string(e.what()).rfind(file("not.png") + ": ", 0), 0u) << e.what();
   }
-  EXPECT_EQ(listing(), std::vector<std::string>{"not.png"});
+  // A truncated file (valid signature and header, missing image data).
+  io::write_png(Tensor::full({32, 32}, 0.5), file("whole.png"));
+  std::ifstream in(file("whole.png"), std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  write_raw(file("cut.png"), bytes.substr(0, bytes.size() / 2));
+  try {
+    io::read_png(file("cut.png"));
+    ADD_FAILURE() << "read a truncated PNG";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(file("cut.png") + ": ", 0), 0u) << e.what();
+  }
+  EXPECT_EQ(listing(), (std::vector<std::string>{"cut.png", "not.png", "whole.png"}));
 }
 
 TEST_F(IoTest, ImageGridTilesWithPadding) {
