@@ -1,14 +1,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "engine/optim/optim.h"
+#include "tests/support/fixtures.h"
 
 using namespace glassbox;
 using nlohmann::json;
@@ -16,19 +15,12 @@ using nlohmann::json;
 namespace {
 
 const json& reference() {
-  static const json j = [] {
-    const auto path = std::filesystem::path(__FILE__).parent_path() / "../fixtures/optim_reference.json";
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open " + path.string());
-    return json::parse(in);
-  }();
+  static const json j = glassbox::testing::load_fixture("optim_reference.json");
   return j;
 }
 
 Tensor tensor_from(const json& values, const json& shape, DType dtype = DType::f64) {
-  Shape s;
-  for (int64_t d : shape.get<std::vector<int64_t>>()) s.push_back(d);
-  return Tensor::from_vector(values.get<std::vector<double>>(), s, {DType::f64}).to(dtype);
+  return glassbox::testing::json_tensor(values, glassbox::testing::json_shape(shape)).to(dtype);
 }
 
 /// Builds the optimiser a fixture case describes over two groups ([p0], [p1] with overrides).
