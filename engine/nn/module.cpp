@@ -47,7 +47,7 @@ void Module::check_new_name(const std::string& name, const char* what) const {
     throw std::invalid_argument(this->name() + ": the name '" + name + "' is already registered");
 }
 
-Tensor Module::register_parameter(const std::string& name, const Tensor& tensor, bool requires_grad) {
+Parameter Module::register_parameter(const std::string& name, const Tensor& tensor, bool requires_grad) {
   check_new_name(name, "parameter");
   if (!tensor.defined()) throw std::invalid_argument(this->name() + ": parameter '" + name + "' is undefined");
   if (!tensor.is_leaf())
@@ -55,7 +55,7 @@ Tensor Module::register_parameter(const std::string& name, const Tensor& tensor,
   Tensor handle = tensor;
   handle.set_requires_grad(requires_grad);
   parameters_.emplace_back(name, handle);
-  return handle;
+  return Parameter::handle(handle);
 }
 
 Tensor Module::register_buffer(const std::string& name, const Tensor& tensor) {

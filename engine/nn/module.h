@@ -38,7 +38,7 @@ class Module {
   virtual std::string name() const { return "Module"; }
 
   /// Registers a leaf tensor as a parameter (sets requires_grad) and returns its handle.
-  Tensor register_parameter(const std::string& name, const Tensor& tensor, bool requires_grad = true);
+  Parameter register_parameter(const std::string& name, const Tensor& tensor, bool requires_grad = true);
   /// Registers a non-trainable tensor saved in the state_dict (e.g. running statistics).
   Tensor register_buffer(const std::string& name, const Tensor& tensor);
   /// Registers a child that lives elsewhere (usually a member); it must outlive this module.

@@ -11,6 +11,13 @@ class Parameter : public Tensor {
   explicit Parameter(const Tensor& t, bool requires_grad = true) : Tensor(t.detach()) {
     set_requires_grad(requires_grad);
   }
+  /// Another handle to the same leaf (no copy): what Module::register_parameter returns,
+  /// so a `Parameter` member shares its data with the registered entry.
+  static Parameter handle(const Tensor& leaf) {
+    Parameter p;
+    static_cast<Tensor&>(p) = leaf;
+    return p;
+  }
 };
 
 }  // namespace glassbox::nn

@@ -17,7 +17,7 @@ namespace {
 struct TinyNet : nn::Module {
   nn::Sequential encoder;
   nn::Linear head;
-  Tensor prototypes;
+  Parameter prototypes;
   std::shared_ptr<nn::Linear> extra;
 
   explicit TinyNet(Generator* gen)
@@ -300,4 +300,16 @@ TEST(Layers, LinearComputesXWtPlusB) {
                       {"bias", Tensor::from_vector<float>({0.5f, -1}, {2})}};
   l.load_state_dict(sd);
   EXPECT_EQ(l(Tensor::from_vector<float>({1, 1}, {1, 2})).to_vector<float>(), (std::vector<float>{3.5f, 6}));
+}
+
+TEST(Module, ParameterIsATrainableLeaf) {
+  Tensor x = Tensor::ones({2}).set_requires_grad();
+  Parameter p(x * 2.0);
+  EXPECT_TRUE(p.is_leaf());
+  EXPECT_TRUE(p.requires_grad());
+  EXPECT_EQ(p.to_vector<float>(), (std::vector<float>{2, 2}));
+  nn::Module m;
+  Parameter q = m.register_parameter("q", p);
+  EXPECT_TRUE(q.is_same(p));
+  EXPECT_TRUE(m.named_parameters()[0].second.is_same(p));
 }
