@@ -6,8 +6,5 @@
 
 namespace glassbox::kernels {
 
-void CpuBackend::sgd_update(const View& , const View& , const View* , const SgdHyper& ) { throw std::logic_error("cpu kernel sgd_update is not implemented"); }
-void CpuBackend::adam_update(const View& , const View& , const View& , const View& , const AdamHyper& ) { throw std::logic_error("cpu kernel adam_update is not implemented"); }
-void CpuBackend::adadelta_update(const View& , const View& , const View& , const View& , const AdadeltaHyper& ) { throw std::logic_error("cpu kernel adadelta_update is not implemented"); }
 
 }  // namespace glassbox::kernels

@@ -1,0 +1,32 @@
+#include "engine/optim/clip_grad.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "engine/autograd/grad_mode.h"
+
+namespace glassbox::optim {
+
+double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm) {
+  if (!(max_norm > 0)) throw std::invalid_argument("clip_grad_norm_: max_norm must be positive, got " + std::to_string(max_norm));
+  NoGradGuard no_grad;
+  double sum_sq = 0;
+  for (const Tensor& p : params) {
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    Tensor g64 = g.to(DType::f64);
+    sum_sq += (g64 * g64).sum().item();
+  }
+  const double norm = std::sqrt(sum_sq);
+  // The 1e-6 matches PyTorch and keeps the factor finite for a zero norm.
+  const double coef = max_norm / (norm + 1e-6);
+  if (coef < 1)
+    for (const Tensor& p : params) {
+      Tensor g = p.grad();
+      if (g.defined()) g.mul_(coef);
+    }
+  return norm;
+}
+
+}  // namespace glassbox::optim
