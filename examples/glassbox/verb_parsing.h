@@ -17,8 +17,8 @@ struct VerbSpec {
   std::string description;  // what the verb does, for --help
   po::options_description options;  // shown by --help
   po::positional_options_description positional;
-  po::options_description hidden{"positional arguments"};  // the positionals' names, not shown
   bool config_overrides = false;  // whether unknown `--key value` pairs are config overrides
+  po::options_description hidden{"positional arguments"};  // the positionals' names, not shown
 };
 
 struct ParsedVerb {
