@@ -212,5 +212,14 @@ TEST(FashionMnist, InstalledTestSplitLoads) {
   for (int64_t c : counts) EXPECT_EQ(c, 1000);  // the test split is balanced
 }
 
+TEST(Mnist, FetchedCacheLoads) {
+  if (!std::filesystem::exists(default_data_dir("mnist") / "t10k-images-idx3-ubyte")) {
+    GTEST_SKIP() << "MNIST is not fetched (./run data mnist)";
+  }
+  ImageDataset test = load_dataset("mnist", Split::test);
+  EXPECT_EQ(test.images.shape(), (Shape{10000, 1, 28, 28}));
+  EXPECT_EQ(test.labels.to_vector<int64_t>()[0], 7);  // the first MNIST test digit is a 7
+}
+
 }  // namespace
 }  // namespace glassbox::data
