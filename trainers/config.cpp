@@ -4,9 +4,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace glassbox {
 namespace {
@@ -44,10 +43,14 @@ bool valid_for(ConfigType type, const std::string& value) {
   double d;
   bool b;
   switch (type) {
-    case ConfigType::integer: return parse_int(value, i);
-    case ConfigType::real: return parse_real(value, d);
-    case ConfigType::boolean: return parse_bool(value, b);
-    case ConfigType::text: return true;
+    case ConfigType::integer:
+      return parse_int(value, i);
+    case ConfigType::real:
+      return parse_real(value, d);
+    case ConfigType::boolean:
+      return parse_bool(value, b);
+    case ConfigType::text:
+      return true;
   }
   return false;
 }
@@ -62,10 +65,14 @@ std::string known_keys(const ConfigSchema& schema) {
 
 const char* config_type_name(ConfigType type) {
   switch (type) {
-    case ConfigType::integer: return "an integer";
-    case ConfigType::real: return "a number";
-    case ConfigType::boolean: return "a boolean (true/false)";
-    case ConfigType::text: return "a string";
+    case ConfigType::integer:
+      return "an integer";
+    case ConfigType::real:
+      return "a number";
+    case ConfigType::boolean:
+      return "a boolean (true/false)";
+    case ConfigType::text:
+      return "a string";
   }
   return "?";
 }
@@ -209,10 +216,18 @@ nlohmann::json Config::to_json() const {
   nlohmann::json out = nlohmann::json::object();
   for (const ConfigKey& k : schema_.keys()) {
     switch (k.type) {
-      case ConfigType::integer: out[k.name] = get_int(k.name); break;
-      case ConfigType::real: out[k.name] = get_double(k.name); break;
-      case ConfigType::boolean: out[k.name] = get_bool(k.name); break;
-      case ConfigType::text: out[k.name] = get_string(k.name); break;
+      case ConfigType::integer:
+        out[k.name] = get_int(k.name);
+        break;
+      case ConfigType::real:
+        out[k.name] = get_double(k.name);
+        break;
+      case ConfigType::boolean:
+        out[k.name] = get_bool(k.name);
+        break;
+      case ConfigType::text:
+        out[k.name] = get_string(k.name);
+        break;
     }
   }
   return out;

@@ -4,7 +4,6 @@
 // tools can tail the file while training runs.
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 namespace glassbox {

@@ -22,7 +22,7 @@ struct EvalRequest {
   const Config& config;  // the run's configuration
   const RunFolder& run;
   std::string split;  // test, val or train
-  bool json = false;   // one JSON object on stdout instead of a table
+  bool json = false;  // one JSON object on stdout instead of a table
 };
 
 struct ExportRequest {
@@ -44,7 +44,7 @@ struct BenchRequest {
 };
 
 struct ModelEntry {
-  std::string name;     // what `glassbox train NAME` takes
+  std::string name;       // what `glassbox train NAME` takes
   std::string summary{};  // one line for `glassbox models`
   ConfigSchema schema{};  // every key its config accepts (include common_training_schema())
   std::function<void(const TrainRequest&)> train{};

@@ -27,7 +27,8 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 RunFolder RunFolder::create(const std::filesystem::path& root, bool resume) {
   RunFolder run(root);
   if (std::filesystem::exists(run.info_file()) && !resume) {
-    throw UsageError(root.string() + " already holds a run; pass --resume to continue it or --out to pick a new folder");
+    throw UsageError(root.string() +
+                     " already holds a run; pass --resume to continue it or --out to pick a new folder");
   }
   if (resume && !std::filesystem::exists(run.info_file())) {
     throw UsageError(root.string() + ": nothing to resume (no run.json); drop --resume to start a new run");

@@ -6,9 +6,8 @@
 //   checkpoints/      safetensors checkpoints and their JSON sidecars
 //   exports/          what a user opens (PNGs, JSON)
 #include <filesystem>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "trainers/config.h"
 

@@ -12,7 +12,8 @@ ConfigSchema common_training_schema() {
       .add("seed", ConfigType::integer, "0", "seeds initialisation, batch order and augmentation")
       .add("threads", ConfigType::integer, "0", "CPU threads (0: all cores)")
       .add("device", ConfigType::text, "cpu", "cpu, cuda or cuda:N")
-      .add("checkpoint_every", ConfigType::integer, "10", "epochs between checkpoints (one is also written at the end)");
+      .add("checkpoint_every", ConfigType::integer, "10",
+           "epochs between checkpoints (one is also written at the end)");
   return s;
 }
 

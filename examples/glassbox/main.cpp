@@ -32,7 +32,8 @@ const std::vector<Verb>& verbs() {
 
 void print_usage(std::ostream& out) {
   out << "usage: glassbox VERB [options]   (glassbox VERB --help for a verb's options)\n\nverbs:\n";
-  for (const Verb& v : verbs()) out << "  " << v.name << std::string(10 - std::string(v.name).size(), ' ') << v.summary << "\n";
+  for (const Verb& v : verbs())
+    out << "  " << v.name << std::string(10 - std::string(v.name).size(), ' ') << v.summary << "\n";
 }
 
 }  // namespace

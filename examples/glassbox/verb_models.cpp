@@ -7,15 +7,19 @@
 namespace glassbox::cli {
 
 int models_verb(const Args& args) {
-  VerbSpec spec{"models", "", "Lists the models this build can train.", po::options_description("options"), {}, false};
+  VerbSpec spec("models", "", "Lists the models this build can train.");
   ParsedVerb parsed = parse_verb(spec, args);
-  if (parsed.help) return print_verb_help(spec), 0;
+  if (parsed.help) {
+    print_verb_help(spec);
+    return 0;
+  }
   const std::vector<const ModelEntry*> models = registered_models();
   if (models.empty()) {
     std::cout << "No model is available in this build yet.\n";
     return 0;
   }
-  for (const ModelEntry* m : models) std::cout << m->name << std::string(m->name.size() < 24 ? 24 - m->name.size() : 1, ' ') << m->summary << "\n";
+  for (const ModelEntry* m : models)
+    std::cout << m->name << std::string(m->name.size() < 24 ? 24 - m->name.size() : 1, ' ') << m->summary << "\n";
   return 0;
 }
 

@@ -38,7 +38,9 @@ ParsedVerb parse_verb(VerbSpec& spec, const Args& args) {
 }
 
 void print_verb_help(const VerbSpec& spec) {
-  std::cout << "usage: glassbox " << spec.name << " " << spec.usage << "\n\n" << spec.description << "\n\n" << spec.options;
+  std::cout << "usage: glassbox " << spec.name << " " << spec.usage << "\n\n"
+            << spec.description << "\n\n"
+            << spec.options;
   if (spec.config_overrides) {
     std::cout << "  --KEY VALUE           set any key of the model's config (see its .cfg in examples/configs)\n";
   }

@@ -12,12 +12,18 @@ namespace glassbox::cli {
 namespace po = boost::program_options;
 
 struct VerbSpec {
-  std::string name;         // "eval"
-  std::string usage;        // "RUN [options]", after "glassbox eval"
-  std::string description;  // what the verb does, for --help
-  po::options_description options;  // shown by --help
+  VerbSpec(std::string name, std::string usage, std::string description, bool config_overrides = false)
+      : name(std::move(name)),
+        usage(std::move(usage)),
+        description(std::move(description)),
+        config_overrides(config_overrides) {}
+
+  std::string name;                            // "eval"
+  std::string usage;                           // "RUN [options]", after "glassbox eval"
+  std::string description;                     // what the verb does, for --help
+  bool config_overrides;                       // whether unknown `--key value` pairs are config overrides
+  po::options_description options{"options"};  // shown by --help
   po::positional_options_description positional;
-  bool config_overrides = false;  // whether unknown `--key value` pairs are config overrides
   po::options_description hidden{"positional arguments"};  // the positionals' names, not shown
 };
 

@@ -39,16 +39,20 @@ const Handler& require_handler(const Handler& handler, const ModelEntry& model, 
 }  // namespace
 
 int eval_verb(const Args& args) {
-  VerbSpec spec{"eval", "RUN [--split test|val|train] [--json]",
-                "Evaluates the trained model of RUN: accuracy, per-class accuracy and the confusion matrix.",
-                po::options_description("options"), {}, false};
+  VerbSpec spec("eval", "RUN [--split test|val|train] [--json]",
+                "Evaluates the trained model of RUN: accuracy, per-class accuracy and the confusion matrix.");
+  // clang-format off
   spec.options.add_options()
       ("split", po::value<std::string>()->default_value("test"), "test, val or train")
       ("json", po::bool_switch(), "print one JSON object (with at least accuracy and split)");
+  // clang-format on
   spec.hidden.add_options()("run", po::value<std::string>());
   spec.positional.add("run", 1);
   ParsedVerb parsed = parse_verb(spec, args);
-  if (parsed.help) return print_verb_help(spec), 0;
+  if (parsed.help) {
+    print_verb_help(spec);
+    return 0;
+  }
   const std::string split = checked_split(parsed);
   OpenedRun r = open_run(parsed, "eval");
   apply_runtime_settings(r.config);
@@ -57,12 +61,14 @@ int eval_verb(const Args& args) {
 }
 
 int export_verb(const Args& args) {
-  VerbSpec spec{"export", "RUN", "Writes the exports of RUN's trained model into RUN/exports.",
-                po::options_description("options"), {}, false};
+  VerbSpec spec("export", "RUN", "Writes the exports of RUN's trained model into RUN/exports.");
   spec.hidden.add_options()("run", po::value<std::string>());
   spec.positional.add("run", 1);
   ParsedVerb parsed = parse_verb(spec, args);
-  if (parsed.help) return print_verb_help(spec), 0;
+  if (parsed.help) {
+    print_verb_help(spec);
+    return 0;
+  }
   OpenedRun r = open_run(parsed, "export");
   apply_runtime_settings(r.config);
   require_handler(r.model.export_run, r.model, "export")({r.config, r.run});
@@ -71,24 +77,29 @@ int export_verb(const Args& args) {
 }
 
 int explain_verb(const Args& args) {
-  VerbSpec spec{"explain", "RUN --index I [--split test|val|train] [--json]",
-                "Explains the prediction for one image: what the model compared it with and why it decided.",
-                po::options_description("options"), {}, false};
+  VerbSpec spec("explain", "RUN --index I [--split test|val|train] [--json]",
+                "Explains the prediction for one image: what the model compared it with and why it decided.");
+  // clang-format off
   spec.options.add_options()
       ("index", po::value<int64_t>(), "the image's index in the split")
       ("split", po::value<std::string>()->default_value("test"), "test, val or train")
       ("json", po::bool_switch(), "print one JSON object");
+  // clang-format on
   spec.hidden.add_options()("run", po::value<std::string>());
   spec.positional.add("run", 1);
   ParsedVerb parsed = parse_verb(spec, args);
-  if (parsed.help) return print_verb_help(spec), 0;
+  if (parsed.help) {
+    print_verb_help(spec);
+    return 0;
+  }
   if (parsed.values.count("index") == 0) throw UsageError("explain needs --index I (the image to explain)");
   const int64_t index = parsed.values["index"].as<int64_t>();
   if (index < 0) throw UsageError("--index must be >= 0, got " + std::to_string(index));
   const std::string split = checked_split(parsed);
   OpenedRun r = open_run(parsed, "explain");
   apply_runtime_settings(r.config);
-  require_handler(r.model.explain, r.model, "explain")({r.config, r.run, index, split, parsed.values["json"].as<bool>()});
+  require_handler(r.model.explain, r.model,
+                  "explain")({r.config, r.run, index, split, parsed.values["json"].as<bool>()});
   return 0;
 }
 

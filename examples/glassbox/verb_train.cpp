@@ -14,10 +14,11 @@ const std::vector<std::string> kShortcuts = {"epochs", "seed", "threads", "devic
 }  // namespace
 
 int train_verb(const Args& args) {
-  VerbSpec spec{"train", "MODEL [--config FILE] [options] [--KEY VALUE ...]",
+  VerbSpec spec("train", "MODEL [--config FILE] [options] [--KEY VALUE ...]",
                 "Trains MODEL (see `glassbox models`). Settings come from the model's defaults, then --config,\n"
                 "then the command line; the resolved config is saved in the run folder.",
-                po::options_description("options"), {}, true};
+                true);
+  // clang-format off
   spec.options.add_options()
       ("config", po::value<std::string>(), "a .cfg file (examples/configs/)")
       ("epochs", po::value<std::string>(), "passes over the training set")
@@ -27,6 +28,7 @@ int train_verb(const Args& args) {
       ("device", po::value<std::string>(), "cpu, cuda or cuda:N")
       ("data-dir", po::value<std::string>(), "folder with the data set's files")
       ("resume", po::bool_switch(), "continue the run in --out from its last checkpoint");
+  // clang-format on
   spec.hidden.add_options()("model", po::value<std::string>());
   spec.positional.add("model", 1);
   ParsedVerb parsed = parse_verb(spec, args);
@@ -34,13 +36,16 @@ int train_verb(const Args& args) {
     print_verb_help(spec);
     return 0;
   }
-  if (parsed.values.count("model") == 0) throw UsageError("which model? usage: glassbox train MODEL (see `glassbox models`)");
+  if (parsed.values.count("model") == 0)
+    throw UsageError("which model? usage: glassbox train MODEL (see `glassbox models`)");
   const std::string name = parsed.values["model"].as<std::string>();
   const ModelEntry& model = require_model(name);
   const bool resume = parsed.values["resume"].as<bool>();
-  if (resume && parsed.values.count("out") == 0) throw UsageError("--resume needs --out RUN_FOLDER, the run to continue");
-  const std::filesystem::path out =
-      parsed.values.count("out") ? std::filesystem::path(parsed.values["out"].as<std::string>()) : RunFolder::default_path(name);
+  if (resume && parsed.values.count("out") == 0)
+    throw UsageError("--resume needs --out RUN_FOLDER, the run to continue");
+  const std::filesystem::path out = parsed.values.count("out")
+                                        ? std::filesystem::path(parsed.values["out"].as<std::string>())
+                                        : RunFolder::default_path(name);
 
   Args overrides = shortcut_overrides(parsed.values, kShortcuts);
   overrides.insert(overrides.end(), parsed.overrides.begin(), parsed.overrides.end());

@@ -65,12 +65,19 @@ TEST(Config, ErrorsNameFileLineAndKey) {
 
 TEST(Config, OverrideErrors) {
   Config c(schema());
-  EXPECT_EQ(error_of([&] { c.apply_overrides({"--bogus", "1"}); }),
+  EXPECT_EQ(error_of([&] {
+              c.apply_overrides({"--bogus", "1"});
+            }),
             "command line (--bogus): unknown key 'bogus' (known keys: epochs, lr, elastic, dataset, data_dir)");
   EXPECT_EQ(error_of([&] { c.apply_overrides({"--epochs"}); }), "command line: option '--epochs' needs a value");
-  EXPECT_EQ(error_of([&] { c.apply_overrides({"epochs", "3"}); }),
+  EXPECT_EQ(error_of([&] {
+              c.apply_overrides({"epochs", "3"});
+            }),
             "command line: expected an option '--key value', got 'epochs'");
-  EXPECT_EQ(error_of([&] { c.apply_overrides({"--lr", "nan"}); }), "command line (--lr): key 'lr' expects a number, got 'nan'");
+  EXPECT_EQ(error_of([&] {
+              c.apply_overrides({"--lr", "nan"});
+            }),
+            "command line (--lr): key 'lr' expects a number, got 'nan'");
 }
 
 TEST(Config, FileRoundTripAndJson) {
@@ -86,7 +93,8 @@ TEST(Config, FileRoundTripAndJson) {
   EXPECT_EQ(j["epochs"], 4);
   EXPECT_EQ(j["elastic"], true);
   EXPECT_EQ(j["data_dir"], "");
-  EXPECT_NE(error_of([&] { Config::from_file(dir / "missing.cfg", schema()); }).find("missing.cfg: cannot open"), std::string::npos);
+  EXPECT_NE(error_of([&] { Config::from_file(dir / "missing.cfg", schema()); }).find("missing.cfg: cannot open"),
+            std::string::npos);
 }
 
 TEST(Config, SchemaAndGetterMisuseAreProgrammingErrors) {

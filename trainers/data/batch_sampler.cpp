@@ -15,7 +15,8 @@ std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed, uint64_t purpo
   const uint64_t key = stream_key(seed, purpose, salt);
   // Fisher-Yates (Knuth, TAOCP vol. 2, Algorithm P): position i swaps with a uniform j in [0, i].
   for (int64_t i = n - 1; i > 0; --i) {
-    const auto j = static_cast<int64_t>(to_below(stream_bits(key, static_cast<uint64_t>(i)), static_cast<uint64_t>(i) + 1));
+    const auto j =
+        static_cast<int64_t>(to_below(stream_bits(key, static_cast<uint64_t>(i)), static_cast<uint64_t>(i) + 1));
     std::swap(order[i], order[j]);
   }
   return order;
@@ -24,10 +25,13 @@ std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed, uint64_t purpo
 BatchSampler::BatchSampler(int64_t n, int64_t batch_size, uint64_t seed, bool shuffle, bool drop_last)
     : n_(n), batch_size_(batch_size), seed_(seed), shuffle_(shuffle), drop_last_(drop_last) {
   if (n < 0) throw std::invalid_argument("BatchSampler: negative sample count " + std::to_string(n));
-  if (batch_size <= 0) throw std::invalid_argument("BatchSampler: batch size must be positive, got " + std::to_string(batch_size));
+  if (batch_size <= 0)
+    throw std::invalid_argument("BatchSampler: batch size must be positive, got " + std::to_string(batch_size));
 }
 
-int64_t BatchSampler::num_batches() const { return drop_last_ ? n_ / batch_size_ : (n_ + batch_size_ - 1) / batch_size_; }
+int64_t BatchSampler::num_batches() const {
+  return drop_last_ ? n_ / batch_size_ : (n_ + batch_size_ - 1) / batch_size_;
+}
 
 std::vector<int64_t> BatchSampler::epoch_order(int64_t epoch) const {
   if (!shuffle_) {

@@ -21,7 +21,8 @@ class BatchSampler {
   int64_t num_batches() const;
   /// The sample order of epoch `epoch` (identity when not shuffling).
   std::vector<int64_t> epoch_order(int64_t epoch) const;
-  /// The sample indices of batch `batch` of epoch `epoch`.
+  /// The sample indices of batch `batch` of epoch `epoch` (recomputes the epoch's order:
+  /// to resume mid-epoch; iterate with epoch_batches).
   std::vector<int64_t> batch(int64_t epoch, int64_t batch) const;
   /// Every batch of `epoch`, in order.
   std::vector<std::vector<int64_t>> epoch_batches(int64_t epoch) const;

@@ -79,7 +79,8 @@ IdxArray read_idx(const std::filesystem::path& path, int expected_ndims) {
     if (n == 0) fail(path, "dim " + std::to_string(d) + " has size 0");
     out.dims.push_back(n);
     expected_values *= n;
-    if (expected_values > kMaxIdxBytes) fail(path, "dims describe more than " + std::to_string(kMaxIdxBytes) + " values");
+    if (expected_values > kMaxIdxBytes)
+      fail(path, "dims describe more than " + std::to_string(kMaxIdxBytes) + " values");
   }
   const size_t payload = bytes.size() - header;
   if (payload != expected_values) {

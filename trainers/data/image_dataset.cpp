@@ -54,8 +54,10 @@ Batch ImageDataset::gather(const std::vector<int64_t>& indices) const {
   const int64_t per_image = s[1] * s[2] * s[3];
   const int64_t n = static_cast<int64_t>(indices.size());
   Batch b{Tensor::empty({n, s[1], s[2], s[3]}), Tensor::empty({n}, {.dtype = DType::i64})};
-  const float* src = images.data_ptr<float>();
-  const int64_t* src_labels = labels.data_ptr<int64_t>();
+  const Tensor all_images = images.contiguous();
+  const Tensor all_labels = labels.contiguous();
+  const float* src = all_images.data_ptr<float>();
+  const int64_t* src_labels = all_labels.data_ptr<int64_t>();
   float* dst = b.images.data_ptr<float>();
   int64_t* dst_labels = b.labels.data_ptr<int64_t>();
   for (int64_t i = 0; i < n; ++i) {
@@ -81,9 +83,8 @@ ImageDataset load_idx_dataset(const std::string& name, const std::filesystem::pa
   IdxArray labels = read_idx(labels_file, 1);
   const int64_t n = images.dims[0];
   if (labels.dims[0] != n) {
-    throw std::runtime_error(labels_file.filename().string() + ": " + std::to_string(labels.dims[0]) +
-                             " labels, but " + images_file.filename().string() + " holds " + std::to_string(n) +
-                             " images");
+    throw std::runtime_error(labels_file.filename().string() + ": " + std::to_string(labels.dims[0]) + " labels, but " +
+                             images_file.filename().string() + " holds " + std::to_string(n) + " images");
   }
   const int64_t num_classes = static_cast<int64_t>(class_names.size());
   ImageDataset out{name, Tensor::empty({n, 1, images.dims[1], images.dims[2]}),
@@ -126,8 +127,7 @@ ImageDataset load_dataset(const std::string& name, Split split, const std::files
   std::filesystem::path labels = existing_variant(dir, prefix + "-labels-idx1-ubyte");
   for (const auto& f : {images, labels}) {
     if (!std::filesystem::exists(f)) {
-      throw UsageError("data set '" + name + "' not found: " + f.string() + " (or .gz) is missing; " +
-                               spec.how_to_get);
+      throw UsageError("data set '" + name + "' not found: " + f.string() + " (or .gz) is missing; " + spec.how_to_get);
     }
   }
   return load_idx_dataset(name + (split == Split::train ? "/train" : "/test"), images, labels, spec.class_names);

@@ -17,9 +17,9 @@ struct Batch {
 };
 
 struct ImageDataset {
-  std::string name;    // e.g. "fashion-mnist/train"
-  Tensor images;       // f32 [N, C, H, W], values in [0, 1], contiguous
-  Tensor labels;       // i64 [N], values in [0, num_classes)
+  std::string name;  // e.g. "fashion-mnist/train"
+  Tensor images;     // f32 [N, C, H, W], values in [0, 1]
+  Tensor labels;     // i64 [N], values in [0, num_classes)
   int64_t num_classes = 0;
   std::vector<std::string> class_names;
 
