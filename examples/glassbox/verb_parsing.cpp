@@ -1,0 +1,87 @@
+#include "examples/glassbox/verb_parsing.h"
+
+#include <iostream>
+
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/types.h"
+#include "trainers/usage_error.h"
+
+namespace glassbox::cli {
+
+ParsedVerb parse_verb(VerbSpec& spec, const Args& args) {
+  spec.options.add_options()("help,h", "show this help");
+  po::options_description all;
+  all.add(spec.options).add(spec.hidden);
+  ParsedVerb out;
+  Args known;
+  // Config overrides are peeled off first: Program_options cannot tell an unknown
+  // option's value from a positional argument.
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    const bool long_option = a.size() > 2 && a.compare(0, 2, "--") == 0;
+    const std::string name = long_option ? a.substr(2, a.find('=') - 2) : "";
+    if (spec.config_overrides && long_option && all.find_nothrow(name, false) == nullptr) {
+      out.overrides.push_back(a);
+      if (a.find('=') == std::string::npos && i + 1 < args.size()) out.overrides.push_back(args[++i]);
+      continue;
+    }
+    known.push_back(a);
+  }
+  try {
+    po::store(po::command_line_parser(known).options(all).positional(spec.positional).run(), out.values);
+    out.help = out.values.count("help") > 0;
+    if (!out.help) po::notify(out.values);
+  } catch (const po::error& e) {
+    throw UsageError(std::string(e.what()) + " (see `glassbox " + spec.name + " --help`)");
+  }
+  return out;
+}
+
+void print_verb_help(const VerbSpec& spec) {
+  std::cout << "usage: glassbox " << spec.name << " " << spec.usage << "\n\n"
+            << spec.description << "\n\n"
+            << spec.options;
+  if (spec.config_overrides) {
+    std::cout << "  --KEY VALUE           set any key of the model's config (see its .cfg in examples/configs)\n";
+  }
+}
+
+Args shortcut_overrides(const po::variables_map& values, const std::vector<std::string>& flags) {
+  Args out;
+  for (const std::string& flag : flags) {
+    if (values.count(flag) == 0) continue;
+    out.push_back("--" + flag);
+    out.push_back(values[flag].as<std::string>());
+  }
+  return out;
+}
+
+Config resolve_config(const ConfigSchema& schema, const std::string& config_file, const Args& overrides) {
+  Config config = config_file.empty() ? Config(schema) : Config::from_file(config_file, schema);
+  config.apply_overrides(overrides);
+  return config;
+}
+
+void apply_runtime_settings(const Config& config) {
+  if (config.schema().find("device") != nullptr) {
+    Device device;
+    try {
+      device = Device::parse(config.get_string("device"));
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(config.origin("device") + ": " + e.what());
+    }
+#ifndef GLASSBOX_WITH_CUDA
+    if (device.is_cuda()) {
+      throw UsageError(config.origin("device") + ": device " + device.str() +
+                       " needs a build with CUDA (configure with -DGLASSBOX_CUDA=ON on a machine with nvcc)");
+    }
+#endif
+  }
+  if (config.schema().find("threads") != nullptr) {
+    const int64_t threads = config.get_int("threads");
+    if (threads < 0) throw UsageError(config.origin("threads") + ": threads must be >= 0 (0: all cores)");
+    if (threads > 0) kernels::set_cpu_threads(static_cast<int>(threads));
+  }
+}
+
+}  // namespace glassbox::cli

@@ -1,0 +1,106 @@
+// The verbs that work on a finished run folder: eval, export, explain. Each opens
+// RUN, finds its model in the registry and re-reads its saved configuration.
+#include <iostream>
+
+#include "examples/glassbox/verb_parsing.h"
+#include "trainers/model_registry.h"
+#include "trainers/run_folder.h"
+
+namespace glassbox::cli {
+namespace {
+
+struct OpenedRun {
+  RunFolder run;
+  const ModelEntry& model;
+  Config config;
+};
+
+OpenedRun open_run(const ParsedVerb& parsed, const std::string& verb) {
+  if (parsed.values.count("run") == 0) throw UsageError("which run? usage: glassbox " + verb + " RUN_FOLDER");
+  RunFolder run = RunFolder::open(parsed.values["run"].as<std::string>());
+  const ModelEntry& model = require_model(run.model_name());
+  return {run, model, run.load_config(model.schema)};
+}
+
+std::string checked_split(const ParsedVerb& parsed) {
+  const std::string split = parsed.values["split"].as<std::string>();
+  if (split != "test" && split != "val" && split != "train") {
+    throw UsageError("--split must be test, val or train, got '" + split + "'");
+  }
+  return split;
+}
+
+template <class Handler>
+const Handler& require_handler(const Handler& handler, const ModelEntry& model, const std::string& verb) {
+  if (!handler) throw UsageError("model '" + model.name + "' does not support `glassbox " + verb + "`");
+  return handler;
+}
+
+}  // namespace
+
+int eval_verb(const Args& args) {
+  VerbSpec spec("eval", "RUN [--split test|val|train] [--json]",
+                "Evaluates the trained model of RUN: accuracy, per-class accuracy and the confusion matrix.");
+  // clang-format off
+  spec.options.add_options()
+      ("split", po::value<std::string>()->default_value("test"), "test, val or train")
+      ("json", po::bool_switch(), "print one JSON object (with at least accuracy and split)");
+  // clang-format on
+  spec.hidden.add_options()("run", po::value<std::string>());
+  spec.positional.add("run", 1);
+  ParsedVerb parsed = parse_verb(spec, args);
+  if (parsed.help) {
+    print_verb_help(spec);
+    return 0;
+  }
+  const std::string split = checked_split(parsed);
+  OpenedRun r = open_run(parsed, "eval");
+  apply_runtime_settings(r.config);
+  require_handler(r.model.eval, r.model, "eval")({r.config, r.run, split, parsed.values["json"].as<bool>()});
+  return 0;
+}
+
+int export_verb(const Args& args) {
+  VerbSpec spec("export", "RUN", "Writes the exports of RUN's trained model into RUN/exports.");
+  spec.hidden.add_options()("run", po::value<std::string>());
+  spec.positional.add("run", 1);
+  ParsedVerb parsed = parse_verb(spec, args);
+  if (parsed.help) {
+    print_verb_help(spec);
+    return 0;
+  }
+  OpenedRun r = open_run(parsed, "export");
+  apply_runtime_settings(r.config);
+  require_handler(r.model.export_run, r.model, "export")({r.config, r.run});
+  std::cout << "exports written to " << r.run.exports_dir().string() << "\n";
+  return 0;
+}
+
+int explain_verb(const Args& args) {
+  VerbSpec spec("explain", "RUN --index I [--split test|val|train] [--json]",
+                "Explains the prediction for one image: what the model compared it with and why it decided.");
+  // clang-format off
+  spec.options.add_options()
+      ("index", po::value<int64_t>(), "the image's index in the split")
+      ("split", po::value<std::string>()->default_value("test"), "test, val or train")
+      ("json", po::bool_switch(), "print one JSON object");
+  // clang-format on
+  spec.hidden.add_options()("run", po::value<std::string>());
+  spec.positional.add("run", 1);
+  ParsedVerb parsed = parse_verb(spec, args);
+  if (parsed.help) {
+    print_verb_help(spec);
+    return 0;
+  }
+  if (parsed.values.count("index") == 0) throw UsageError("explain needs --index I (the image to explain)");
+  const int64_t index = parsed.values["index"].as<int64_t>();
+  if (index < 0) throw UsageError("--index must be >= 0, got " + std::to_string(index));
+  const std::string split = checked_split(parsed);
+  OpenedRun r = open_run(parsed, "explain");
+  apply_runtime_settings(r.config);
+  require_handler(r.model.explain, r.model,
+                  "explain")({r.config, r.run, index, split, parsed.values["json"].as<bool>()});
+  return 0;
+}
+
+}  // namespace glassbox::cli

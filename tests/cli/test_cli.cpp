@@ -1,0 +1,169 @@
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <optional>
+
+#include "examples/glassbox/verbs.h"
+#include "tests/support/temp_dir.h"
+#include "trainers/data/image_dataset.h"
+#include "trainers/model_registry.h"
+#include "trainers/training_schema.h"
+
+namespace glassbox::cli {
+namespace {
+
+struct CommandResult {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs the built glassbox binary with `args` (a shell-quoted string).
+CommandResult run_glassbox(const std::string& args) {
+  const std::string command = std::string(GLASSBOX_CLI_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
+  std::string output;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) output.append(buf, n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+TEST(CliBinary, UnknownVerbExitsTwoAndListsVerbs) {
+  CommandResult r = run_glassbox("frobnicate");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("glassbox: unknown verb 'frobnicate'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("train"), std::string::npos) << r.output;
+  EXPECT_EQ(run_glassbox("").exit_code, 2);
+}
+
+TEST(CliBinary, EveryVerbHasHelp) {
+  for (const char* verb : {"train", "eval", "export", "explain", "models", "bench"}) {
+    CommandResult r = run_glassbox(std::string(verb) + " --help");
+    EXPECT_EQ(r.exit_code, 0) << verb << ": " << r.output;
+    EXPECT_NE(r.output.find(std::string("usage: glassbox ") + verb), std::string::npos) << r.output;
+  }
+  EXPECT_EQ(run_glassbox("--help").exit_code, 0);
+}
+
+TEST(CliBinary, ModelsSaysNoneIsAvailableInThisBuild) {
+  CommandResult r = run_glassbox("models");
+  EXPECT_EQ(r.exit_code, 0);
+  // The plain binary has no model linked in until models/ registers one.
+  if (r.output.find("No model is available") == std::string::npos) {
+    EXPECT_FALSE(r.output.empty());
+  }
+}
+
+TEST(CliBinary, UnknownModelFlagAndRunAreUsageErrors) {
+  CommandResult r = run_glassbox("train no_such_model --epochs 1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("unknown model 'no_such_model'"), std::string::npos) << r.output;
+  r = run_glassbox("eval some_run --bogus");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("unrecognised option '--bogus'"), std::string::npos) << r.output;
+  r = run_glassbox("eval /nonexistent/run");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("/nonexistent/run: no such run folder"), std::string::npos) << r.output;
+  r = run_glassbox("explain /nonexistent/run");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("--index"), std::string::npos) << r.output;
+  r = run_glassbox("train");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("which model?"), std::string::npos) << r.output;
+}
+
+// In-process: a stand-in model registered by this test, to drive the verbs through
+// the config and run-folder paths a real model takes.
+struct Recorded {
+  std::optional<int64_t> epochs;
+  std::optional<double> lr;
+  std::string data_dir;
+  std::string eval_split;
+};
+Recorded recorded;
+
+const bool registered = [] {
+  ConfigSchema schema = common_training_schema();
+  schema.add("lr", ConfigType::real, "0.002", "learning rate");
+  register_model({.name = "cli_test_model",
+                  .summary = "stand-in for the CLI tests",
+                  .schema = schema,
+                  .train =
+                      [](const TrainRequest& r) {
+                        recorded.epochs = r.config.get_int("epochs");
+                        recorded.lr = r.config.get_double("lr");
+                        recorded.data_dir = r.config.get_string("data_dir");
+                        if (r.config.get_string("dataset") == "mnist") {
+                          data::load_dataset("mnist", data::Split::train, recorded.data_dir);
+                        }
+                      },
+                  .eval = [](const EvalRequest& r) { recorded.eval_split = r.split; }});
+  return true;
+}();
+
+std::string usage_error_of(int (*verb)(const Args&), const Args& args) {
+  try {
+    verb(args);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(CliVerbs, TrainAppliesConfigFileThenFlagsThenOverrides) {
+  glassbox::testing::TempDir dir;
+  auto cfg = dir.write("m.cfg", "epochs = 5\nlr = 0.1\n");
+  const std::string out = (dir / "run").string();
+  recorded = {};
+  EXPECT_EQ(train_verb({"cli_test_model", "--config", cfg.string(), "--epochs", "3", "--out", out, "--lr=0.25",
+                        "--data-dir", "/somewhere"}),
+            0);
+  EXPECT_EQ(recorded.epochs, 3);
+  EXPECT_EQ(recorded.lr, 0.25);
+  EXPECT_EQ(recorded.data_dir, "/somewhere");
+  RunFolder run = RunFolder::open(out);
+  EXPECT_EQ(run.model_name(), "cli_test_model");
+  EXPECT_EQ(run.info()["config"]["epochs"], 3);
+
+  // eval finds the model through the run folder.
+  EXPECT_EQ(eval_verb({out, "--split", "val"}), 0);
+  EXPECT_EQ(recorded.eval_split, "val");
+  EXPECT_NE(usage_error_of(export_verb, {out}).find("does not support `glassbox export`"), std::string::npos);
+
+  // The same folder again needs --resume, which keeps the saved config.
+  EXPECT_NE(usage_error_of(train_verb, {"cli_test_model", "--out", out}).find("--resume"), std::string::npos);
+  recorded = {};
+  EXPECT_EQ(train_verb({"cli_test_model", "--out", out, "--resume", "--epochs", "4"}), 0);
+  EXPECT_EQ(recorded.epochs, 4);
+  EXPECT_EQ(recorded.lr, 0.25);
+}
+
+TEST(CliVerbs, UnknownKeysAndBadValuesAreRejectedNamingTheKey) {
+  glassbox::testing::TempDir dir;
+  const std::string out = (dir / "run").string();
+  std::string m = usage_error_of(train_verb, {"cli_test_model", "--out", out, "--lrate", "0.1"});
+  EXPECT_NE(m.find("unknown key 'lrate'"), std::string::npos) << m;
+  m = usage_error_of(train_verb, {"cli_test_model", "--out", out, "--epochs", "ten"});
+  EXPECT_NE(m.find("key 'epochs' expects an integer, got 'ten'"), std::string::npos) << m;
+  auto cfg = dir.write("bad.cfg", "epochs = 2\nmomentum = 0.9\n");
+  m = usage_error_of(train_verb, {"cli_test_model", "--config", cfg.string(), "--out", out});
+  EXPECT_NE(m.find("bad.cfg:2: unknown key 'momentum'"), std::string::npos) << m;
+  m = usage_error_of(train_verb, {"cli_test_model", "--out", out, "--device", "tpu"});
+  EXPECT_NE(m.find("unknown device 'tpu'"), std::string::npos) << m;
+  m = usage_error_of(train_verb, {"cli_test_model", "--out", out, "--threads", "-2"});
+  EXPECT_NE(m.find("threads must be >= 0"), std::string::npos) << m;
+  EXPECT_FALSE(std::filesystem::exists(dir / "run")) << "a rejected command must not create its run folder";
+}
+
+TEST(CliVerbs, MissingDataSaysHowToGetIt) {
+  glassbox::testing::TempDir dir;
+  std::string m = usage_error_of(train_verb, {"cli_test_model", "--out", (dir / "run").string(), "--dataset", "mnist",
+                                              "--data-dir", (dir / "no-data").string()});
+  EXPECT_NE(m.find("data set 'mnist' not found"), std::string::npos) << m;
+  EXPECT_NE(m.find("./run data mnist"), std::string::npos) << m;
+}
+
+}  // namespace
+}  // namespace glassbox::cli

@@ -1,0 +1,81 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "tests/support/temp_dir.h"
+#include "trainers/metrics_writer.h"
+#include "trainers/progress_bar.h"
+
+namespace glassbox {
+namespace {
+
+int count_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+TEST(ProgressBar, PlainLinesEveryNBatchesWhenNotATerminal) {
+  std::ostringstream out;
+  {
+    ProgressBar bar("epoch 1", 10, out, false, 4);
+    for (int i = 1; i <= 10; ++i) bar.update(i, 1.0 / i);
+  }
+  const std::string s = out.str();
+  EXPECT_EQ(count_lines(s), 3) << s;  // batches 4, 8 and the last
+  EXPECT_EQ(s.find('\r'), std::string::npos);
+  EXPECT_NE(s.find("epoch 1 ["), std::string::npos) << s;
+  EXPECT_NE(s.find("4/10 loss 0.2500"), std::string::npos) << s;
+  EXPECT_NE(s.find("10/10 loss 0.1000"), std::string::npos) << s;
+  EXPECT_NE(s.find("it/s ETA "), std::string::npos) << s;
+}
+
+TEST(ProgressBar, OneRedrawnLineOnATerminal) {
+  std::ostringstream out;
+  {
+    ProgressBar bar("train", 3, out, true);
+    bar.update(1, 2.0);
+    bar.update(3, 1.0);
+  }
+  const std::string s = out.str();
+  EXPECT_EQ(count_lines(s), 1) << s;
+  EXPECT_EQ(s.rfind("\r\033[K", 0), 0u);
+  EXPECT_NE(s.find("3/3 loss 1.0000"), std::string::npos) << s;
+}
+
+TEST(ProgressBar, FormatsDurations) {
+  EXPECT_EQ(ProgressBar::format_duration(0), "00:00");
+  EXPECT_EQ(ProgressBar::format_duration(75.4), "01:15");
+  EXPECT_EQ(ProgressBar::format_duration(3723), "1:02:03");
+  EXPECT_EQ(ProgressBar::format_duration(-1), "--:--");
+}
+
+TEST(MetricsWriter, OneFlushedObjectPerLineAppendedOnReopen) {
+  glassbox::testing::TempDir dir;
+  const auto path = dir / "metrics.jsonl";
+  {
+    MetricsWriter w(path);
+    w.write({{"step", 1}, {"loss", 0.5}});
+    // Flushed: readable before the writer closes.
+    EXPECT_EQ(read_metrics(path).size(), 1u);
+    w.write({{"epoch", 1}, {"val_accuracy", 0.8}});
+    EXPECT_THROW(w.write(nlohmann::json::array({1, 2})), std::invalid_argument);
+  }
+  MetricsWriter(path).write({{"step", 2}});
+  auto records = read_metrics(path);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0]["loss"], 0.5);
+  EXPECT_EQ(records[1]["epoch"], 1);
+  EXPECT_EQ(records[2]["step"], 2);
+}
+
+TEST(MetricsWriter, MalformedLineNamesFileAndLine) {
+  glassbox::testing::TempDir dir;
+  auto path = dir.write("metrics.jsonl", "{\"a\": 1}\n{\"b\": \n");
+  try {
+    read_metrics(path);
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("metrics.jsonl:2: not a JSON object"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace glassbox

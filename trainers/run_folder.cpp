@@ -1,0 +1,85 @@
+#include "trainers/run_folder.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+
+namespace glassbox {
+
+void write_file_atomically(const std::filesystem::path& path, const std::string& contents) {
+  const std::filesystem::path temp = path.string() + ".tmp" + std::to_string(getpid());
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << contents;
+    out.flush();
+    if (!out) {
+      std::error_code ignored;
+      std::filesystem::remove(temp, ignored);
+      throw std::runtime_error(path.string() + ": cannot write (disk full or no permission?)");
+    }
+  }
+  std::filesystem::rename(temp, path);
+}
+
+RunFolder RunFolder::create(const std::filesystem::path& root, bool resume) {
+  RunFolder run(root);
+  if (std::filesystem::exists(run.info_file()) && !resume) {
+    throw UsageError(root.string() +
+                     " already holds a run; pass --resume to continue it or --out to pick a new folder");
+  }
+  if (resume && !std::filesystem::exists(run.info_file())) {
+    throw UsageError(root.string() + ": nothing to resume (no run.json); drop --resume to start a new run");
+  }
+  std::filesystem::create_directories(run.checkpoints_dir());
+  std::filesystem::create_directories(run.exports_dir());
+  return run;
+}
+
+RunFolder RunFolder::open(const std::filesystem::path& root) {
+  if (!std::filesystem::is_directory(root)) throw UsageError(root.string() + ": no such run folder");
+  RunFolder run(root);
+  if (!std::filesystem::exists(run.info_file())) {
+    throw UsageError(root.string() + ": not a run folder (no run.json); pass the --out folder of a `glassbox train`");
+  }
+  return run;
+}
+
+std::filesystem::path RunFolder::default_path(const std::string& model) {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &utc);
+  return std::filesystem::path("runs") / (model + "-" + stamp);
+}
+
+void RunFolder::write_config(const std::string& model, const Config& config) const {
+  write_file_atomically(config_file(), "# glassbox run configuration (model " + model + ")\n" + config.to_text());
+  nlohmann::json info = {{"model", model}, {"config", config.to_json()}};
+  write_file_atomically(info_file(), info.dump(2) + "\n");
+}
+
+nlohmann::json RunFolder::info() const {
+  std::ifstream in(info_file());
+  if (!in) throw std::runtime_error(info_file().string() + ": cannot open");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw std::runtime_error(info_file().string() + ": not valid JSON (" + e.what() + ")");
+  }
+}
+
+std::string RunFolder::model_name() const {
+  nlohmann::json i = info();
+  if (!i.contains("model") || !i["model"].is_string()) {
+    throw std::runtime_error(info_file().string() + ": no \"model\" string");
+  }
+  return i["model"].get<std::string>();
+}
+
+Config RunFolder::load_config(const ConfigSchema& schema) const { return Config::from_file(config_file(), schema); }
+
+}  // namespace glassbox

@@ -1,0 +1,50 @@
+#pragma once
+// A run folder, runs/<name>/, holds everything one training run produces:
+//   config.cfg        the resolved configuration (re-loadable with --config)
+//   run.json          the model name and the configuration as JSON
+//   metrics.jsonl     one JSON object per step/epoch
+//   checkpoints/      safetensors checkpoints and their JSON sidecars
+//   exports/          what a user opens (PNGs, JSON)
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "trainers/config.h"
+
+namespace glassbox {
+
+/// Writes `contents` to a temporary file beside `path`, then renames it over `path`,
+/// so readers see the old file or the new one, never half of one.
+void write_file_atomically(const std::filesystem::path& path, const std::string& contents);
+
+class RunFolder {
+ public:
+  /// Creates `root` and its subfolders. An existing run folder is an error unless `resume`.
+  static RunFolder create(const std::filesystem::path& root, bool resume);
+  /// Opens an existing run folder (one with run.json); errors say what is missing.
+  static RunFolder open(const std::filesystem::path& root);
+  /// runs/<model>-<UTC date and time>, the default when no --out is given.
+  static std::filesystem::path default_path(const std::string& model);
+
+  const std::filesystem::path& root() const { return root_; }
+  std::filesystem::path config_file() const { return root_ / "config.cfg"; }
+  std::filesystem::path info_file() const { return root_ / "run.json"; }
+  std::filesystem::path metrics_file() const { return root_ / "metrics.jsonl"; }
+  std::filesystem::path checkpoints_dir() const { return root_ / "checkpoints"; }
+  std::filesystem::path exports_dir() const { return root_ / "exports"; }
+
+  /// Records the model and its resolved configuration (config.cfg and run.json).
+  void write_config(const std::string& model, const Config& config) const;
+  /// run.json's contents.
+  nlohmann::json info() const;
+  /// The model this run trains, from run.json.
+  std::string model_name() const;
+  /// The run's configuration, re-read from config.cfg against `schema`.
+  Config load_config(const ConfigSchema& schema) const;
+
+ private:
+  explicit RunFolder(std::filesystem::path root) : root_(std::move(root)) {}
+  std::filesystem::path root_;
+};
+
+}  // namespace glassbox
