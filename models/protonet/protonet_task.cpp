@@ -1,0 +1,398 @@
+#include "models/protonet/protonet_task.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <numeric>
+#include <sstream>
+
+#include "engine/autograd/grad_mode.h"
+#include "engine/io/json_file.h"
+#include "engine/io/png.h"
+#include "engine/ops/ops.h"
+#include "engine/optim/adam.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "trainers/data/batch_sampler.h"
+#include "trainers/data/data_loader.h"
+#include "trainers/metrics/classification.h"
+#include "trainers/metrics_writer.h"
+#include "trainers/trainer.h"
+#include "trainers/training_schema.h"
+#include "trainers/usage_error.h"
+
+namespace glassbox::models {
+
+namespace {
+
+constexpr const char* kModelName = "protonet";
+constexpr int64_t kEvalBatch = 1000;
+
+Generator seeded_generator(const Config& config) { return Generator(uint64_t(config.get_int("seed"))); }
+
+std::unique_ptr<ProtoNet> build_model(const Config& config, int64_t num_classes) {
+  Generator gen = seeded_generator(config);
+  return std::make_unique<ProtoNet>(protonet_options(config, num_classes), gen);
+}
+
+/// A trained model restored from a run folder's latest checkpoint.
+std::unique_ptr<ProtoNet> load_trained(const Config& config, const RunFolder& run, int64_t num_classes) {
+  auto model = build_model(config, num_classes);
+  train::Trainer::load_model(*model, run);
+  model->eval();
+  return model;
+}
+
+metrics::ClassificationReport evaluate(const ProtoNet& model, const data::ImageDataset& dataset,
+                                       const std::string& split, bool show_progress) {
+  return metrics::evaluate_classifier([&](const Tensor& x) { return model.forward(x, false).logits; }, dataset,
+                                      split, kEvalBatch, show_progress);
+}
+
+/// Latent codes of a whole data set [N, d], computed in batches without gradients.
+Tensor encode_all(const ProtoNet& model, const data::ImageDataset& dataset) {
+  NoGradGuard no_grad;
+  std::vector<Tensor> parts;
+  for (int64_t start = 0; start < dataset.size(); start += kEvalBatch) {
+    int64_t len = std::min(kEvalBatch, dataset.size() - start);
+    parts.push_back(model.encode(dataset.images.narrow(0, start, len)));
+  }
+  return ops::concat(parts, 0);
+}
+
+std::string two_digits(int64_t i) {
+  std::string s = std::to_string(i);
+  return s.size() < 2 ? "0" + s : s;
+}
+
+}  // namespace
+
+ConfigSchema protonet_schema() {
+  ConfigSchema s = common_training_schema();
+  s.add("num_prototypes", ConfigType::integer, "15", "m, the prototypes in latent space (Li et al. 2018: 15)")
+      .add("hidden_channels", ConfigType::integer, "32", "channels of the hidden conv layers (paper: 32)")
+      .add("latent_channels", ConfigType::integer, "10", "channels of the last encoder layer (paper: 10)")
+      .add("activation", ConfigType::text, "sigmoid", "hidden-layer nonlinearity: sigmoid or relu")
+      .add("decoder", ConfigType::text, "deconv", "deconv (transposed convolutions) or upsample (upsample + conv)")
+      .add("init_std", ConfigType::real, "0.01", "std of the N(0, std^2) conv kernel initialisation")
+      .add("lr", ConfigType::real, "0.002", "Adam learning rate (paper: 0.002)")
+      .add("lambda_class", ConfigType::real, "20", "weight of the cross-entropy (paper: 20)")
+      .add("lambda_ae", ConfigType::real, "1", "weight of the reconstruction error (paper: 1)")
+      .add("lambda_r1", ConfigType::real, "1", "weight of R1, prototypes near data (paper: 1)")
+      .add("lambda_r2", ConfigType::real, "1", "weight of R2, data near prototypes (paper: 1)")
+      .add("elastic", ConfigType::boolean, "true", "elastic deformation of training images (Simard et al. 2003)")
+      .add("elastic_alpha", ConfigType::real, "20", "elastic deformation scale in pixels (paper: 20)")
+      .add("elastic_sigma", ConfigType::real, "4", "elastic deformation smoothing in pixels (paper: 4)")
+      .add("train_subset", ConfigType::integer, "0", "train on the first N training samples only (0: all)")
+      .add("eval_every", ConfigType::integer, "1", "epochs between validation evaluations");
+  return s;
+}
+
+ProtoNetOptions protonet_options(const Config& config, int64_t num_classes) {
+  ProtoNetOptions o;
+  o.num_prototypes = config.get_int("num_prototypes");
+  o.hidden_channels = config.get_int("hidden_channels");
+  o.latent_channels = config.get_int("latent_channels");
+  o.activation = config.get_string("activation");
+  o.decoder = config.get_string("decoder");
+  o.init_std = config.get_double("init_std");
+  o.num_classes = num_classes;
+  return o;
+}
+
+ProtoNetLossWeights protonet_loss_weights(const Config& config) {
+  return {config.get_double("lambda_class"), config.get_double("lambda_ae"), config.get_double("lambda_r1"),
+          config.get_double("lambda_r2")};
+}
+
+const data::ImageDataset& ProtoNetData::split(const std::string& name) const {
+  if (name == "train") return train;
+  if (name == "val") return validation;
+  if (name == "test") return test;
+  throw UsageError("unknown split '" + name + "' (expected train, val or test)");
+}
+
+ProtoNetData load_protonet_data(const Config& config) {
+  const std::string name = config.get_string("dataset");
+  const std::filesystem::path dir = config.get_string("data_dir");
+  data::ImageDataset full = data::load_dataset(name, data::Split::train, dir);
+  const int64_t val_size = config.get_int("validation_size");
+  if (val_size < 0 || val_size >= full.size())
+    throw ConfigError(config.origin("validation_size") + ": validation_size must be in [0, " +
+                      std::to_string(full.size()) + ")");
+  // The paper holds out 5,000 of the 60,000 training images for validation.
+  data::TrainValSplit split = data::train_validation_split(full.size(), val_size, uint64_t(config.get_int("seed")));
+  std::vector<int64_t> train_ids = split.train;
+  const int64_t subset = config.get_int("train_subset");
+  if (subset < 0) throw ConfigError(config.origin("train_subset") + ": train_subset must be >= 0");
+  if (subset > 0 && subset < int64_t(train_ids.size())) train_ids.resize(size_t(subset));
+  ProtoNetData d{full.subset(train_ids, "[train]"), full.subset(split.validation, "[val]"),
+                 data::load_dataset(name, data::Split::test, dir)};
+  return d;
+}
+
+void train_protonet(const TrainRequest& request) {
+  const Config& config = request.config;
+  ProtoNetData data = load_protonet_data(config);
+  const uint64_t seed = uint64_t(config.get_int("seed"));
+  manual_seed(seed);
+  auto model = build_model(config, data.train.num_classes);
+  optim::AdamOptions adam;
+  adam.lr = config.get_double("lr");
+  optim::Adam optimizer(model->parameters(), adam);
+
+  data::LoaderOptions lo;
+  lo.batch_size = config.get_int("batch_size");
+  lo.seed = seed;
+  if (config.get_bool("elastic"))
+    lo.elastic = data::ElasticParams{config.get_double("elastic_alpha"), config.get_double("elastic_sigma")};
+  data::DataLoader loader(data.train, lo);
+
+  train::TrainerOptions to;
+  to.model_name = kModelName;
+  to.epochs = config.get_int("epochs");
+  to.seed = seed;
+  to.checkpoint_every = config.get_int("checkpoint_every");
+  train::Trainer trainer(*model, optimizer, request.run, config, to);
+
+  const ProtoNetLossWeights weights = protonet_loss_weights(config);
+  const int64_t eval_every = std::max<int64_t>(1, config.get_int("eval_every"));
+  std::cerr << "protonet: " << model->num_parameters() << " parameters, " << data.train.size() << " training / "
+            << data.validation.size() << " validation images of " << config.get_string("dataset") << "\n";
+  auto summary = trainer.fit(
+      loader,
+      [&](const data::Batch& batch, int64_t) {
+        ProtoNetOutput out = model->forward(batch.images);
+        ProtoNetLoss l = model->loss(out, batch.images, batch.labels, weights);
+        return train::StepResult{l.total,
+                                 {{"ce", l.classification}, {"rec", l.reconstruction}, {"r1", l.r1}, {"r2", l.r2}}};
+      },
+      [&](int64_t epochs_done) {
+        nlohmann::json m = nlohmann::json::object();
+        if (data.validation.size() > 0 && (epochs_done % eval_every == 0 || epochs_done == to.epochs)) {
+          model->eval();
+          auto report = evaluate(*model, data.validation, "val", false);
+          m["val_accuracy"] = report.accuracy();
+          std::cerr << "epoch " << epochs_done << ": validation accuracy " << std::fixed << std::setprecision(2)
+                    << 100.0 * report.accuracy() << "%\n";
+        }
+        return m;
+      },
+      request.resume);
+  if (summary.interrupted) return;
+
+  model->eval();
+  auto test = evaluate(*model, data.test, "test", true);
+  MetricsWriter(request.run.metrics_file())
+      .write({{"final", true}, {"test_accuracy", test.accuracy()}, {"seconds", summary.seconds}});
+  std::cout << std::fixed << std::setprecision(2) << "test accuracy: " << 100.0 * test.accuracy() << "% after "
+            << summary.epochs_done << " epochs (" << summary.seconds << " s of training)\n";
+  write_protonet_exports(*model, data.train, request.run.exports_dir().string());
+  std::cout << "prototypes: " << (request.run.exports_dir() / "prototypes.png").string() << "\n"
+            << "exports:    " << request.run.exports_dir().string() << "\n";
+}
+
+void eval_protonet(const EvalRequest& request) {
+  ProtoNetData data = load_protonet_data(request.config);
+  const data::ImageDataset& split = data.split(request.split);
+  auto model = load_trained(request.config, request.run, split.num_classes);
+  auto report = evaluate(*model, split, request.split, !request.json);
+  if (request.json)
+    std::cout << report.to_json().dump() << "\n";
+  else
+    std::cout << report.table();
+}
+
+void export_protonet(const ExportRequest& request) {
+  ProtoNetData data = load_protonet_data(request.config);
+  auto model = load_trained(request.config, request.run, data.train.num_classes);
+  write_protonet_exports(*model, data.train, request.run.exports_dir().string());
+}
+
+void write_protonet_exports(const ProtoNet& model, const data::ImageDataset& train, const std::string& dir_name) {
+  NoGradGuard no_grad;
+  const std::filesystem::path dir(dir_name);
+  std::filesystem::create_directories(dir);
+  const int64_t m = model.options().num_prototypes;
+  const int64_t k = std::min<int64_t>(5, train.size());
+
+  // Decoded prototypes: the images the network reasons with (Li et al. 2018, Fig. 2).
+  Tensor decoded = model.decode(model.prototypes());
+  io::write_png(io::image_grid(decoded, 5, 2, 1.0), (dir / "prototypes.png").string());
+  for (int64_t j = 0; j < m; ++j)
+    io::write_png(decoded.select(0, j), (dir / ("prototype_" + two_digits(j) + ".png")).string());
+
+  // W as a heat map (prototype x class); negative entries are evidence for a class.
+  io::HeatMapOptions heat;
+  heat.colormap = io::Colormap::diverging;
+  Tensor w = model.class_weights();
+  Tensor map = io::heat_map(w, heat);
+  // Scale each cell to 16x16 pixels so the image is readable.
+  Tensor big = ops::upsample2d(map.unsqueeze(0), w.size(0) * 16, w.size(1) * 16).squeeze(0);
+  io::write_png(big, (dir / "class_weights.png").string());
+
+  // Each prototype's nearest training images: evidence that it is realistic.
+  Tensor latents = encode_all(model, train);
+  Tensor dist = ops::pairwise_sq_distance(model.prototypes(), latents);  // [m, N]
+  ops::ValuesIndices nearest = ops::topk(dist, k, 1, false);
+  std::vector<int64_t> ids = nearest.indices.to_vector<int64_t>();
+  std::vector<double> dvals = nearest.values.to_vector<double>();
+  std::vector<Tensor> rows;
+  for (int64_t j = 0; j < m; ++j) {
+    std::vector<int64_t> row(ids.begin() + j * k, ids.begin() + (j + 1) * k);
+    rows.push_back(ops::concat({decoded.narrow(0, j, 1), train.gather(row).images}, 0));
+  }
+  io::write_png(io::image_grid(ops::concat(rows, 0), 1 + k, 2, 1.0), (dir / "nearest_training.png").string());
+
+  std::vector<int64_t> labels = train.labels.to_vector<int64_t>();
+  std::vector<double> wv = w.to_vector<double>();
+  const int64_t classes = w.size(1);
+  nlohmann::json protos = nlohmann::json::array();
+  std::vector<double> latent = model.prototypes().to_vector<double>();
+  const int64_t d = model.prototypes().size(1);
+  for (int64_t j = 0; j < m; ++j) {
+    // The class the prototype votes for: its most negative weight (small distance x
+    // negative weight = large logit), as the paper's weight tables shade it.
+    auto row = wv.begin() + j * classes;
+    int64_t cls = std::min_element(row, row + classes) - row;
+    nlohmann::json neighbours = nlohmann::json::array();
+    for (int64_t i = 0; i < k; ++i) {
+      int64_t id = ids[size_t(j * k + i)];
+      neighbours.push_back({{"index", id}, {"distance", dvals[size_t(j * k + i)]}, {"label", labels[size_t(id)]}});
+    }
+    std::string class_name = cls < int64_t(train.class_names.size()) ? train.class_names[size_t(cls)] : "";
+    protos.push_back({{"index", j},
+                      {"image", "prototype_" + two_digits(j) + ".png"},
+                      {"latent", std::vector<double>(latent.begin() + j * d, latent.begin() + (j + 1) * d)},
+                      {"class_weights", std::vector<double>(row, row + classes)},
+                      {"most_supported_class", cls},
+                      {"most_supported_class_name", class_name},
+                      {"nearest_training", neighbours}});
+  }
+  nlohmann::json weights = nlohmann::json::array();
+  for (int64_t j = 0; j < m; ++j) weights.push_back(std::vector<double>(wv.begin() + j * classes, wv.begin() + (j + 1) * classes));
+  io::write_json_atomic((dir / "prototypes.json").string(),
+                        {{"model", kModelName},
+                         {"latent_dim", d},
+                         {"class_names", train.class_names},
+                         {"class_weights", weights},
+                         {"prototypes", protos}});
+}
+
+nlohmann::json explain_one(const ProtoNet& model, const data::ImageDataset& dataset, int64_t index) {
+  if (index < 0 || index >= dataset.size())
+    throw UsageError("--index " + std::to_string(index) + " is outside " + dataset.name + " (" +
+                     std::to_string(dataset.size()) + " images)");
+  NoGradGuard no_grad;
+  data::Batch b = dataset.gather({index});
+  ProtoNetOutput out = model.forward(b.images, false);
+  std::vector<double> dist = out.distances.to_vector<double>();
+  std::vector<double> logits = out.logits.to_vector<double>();
+  std::vector<double> probs = ops::softmax(out.logits, 1).to_vector<double>();
+  std::vector<double> w = model.class_weights().to_vector<double>();
+  const int64_t m = int64_t(dist.size()), classes = int64_t(logits.size());
+  const int64_t pred = std::max_element(logits.begin(), logits.end()) - logits.begin();
+  std::vector<int64_t> order(static_cast<size_t>(m));
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t c) { return dist[size_t(a)] < dist[size_t(c)]; });
+  nlohmann::json prototypes = nlohmann::json::array();
+  for (int64_t j : order) {
+    std::vector<double> contrib;
+    for (int64_t c = 0; c < classes; ++c) contrib.push_back(dist[size_t(j)] * w[size_t(j * classes + c)]);
+    prototypes.push_back({{"prototype", j}, {"distance", dist[size_t(j)]}, {"contribution_to_logits", contrib}});
+  }
+  auto name = [&](int64_t c) {
+    return c < int64_t(dataset.class_names.size()) ? dataset.class_names[size_t(c)] : std::to_string(c);
+  };
+  const int64_t label = b.labels.to_vector<int64_t>()[0];
+  return {{"index", index},       {"split", dataset.name},          {"label", label},
+          {"label_name", name(label)}, {"prediction", pred},        {"prediction_name", name(pred)},
+          {"probabilities", probs}, {"logits", logits},             {"prototypes_by_distance", prototypes}};
+}
+
+void explain_protonet(const ExplainRequest& request) {
+  ProtoNetData data = load_protonet_data(request.config);
+  const data::ImageDataset& split = data.split(request.split);
+  auto model = load_trained(request.config, request.run, split.num_classes);
+  nlohmann::json e = explain_one(*model, split, request.index);
+
+  // The image beside the decoded prototypes it is closest to.
+  NoGradGuard no_grad;
+  const int64_t shown = std::min<int64_t>(3, model->options().num_prototypes);
+  std::vector<Tensor> tiles = {split.gather({request.index}).images};
+  Tensor decoded = model->decode(model->prototypes());
+  for (int64_t i = 0; i < shown; ++i)
+    tiles.push_back(decoded.narrow(0, e["prototypes_by_distance"][size_t(i)]["prototype"].get<int64_t>(), 1));
+  std::filesystem::create_directories(request.run.exports_dir());
+  const std::string png = (request.run.exports_dir() /
+                           ("explain_" + request.split + "_" + std::to_string(request.index) + ".png"))
+                              .string();
+  io::write_png(io::image_grid(ops::concat(tiles, 0), 1 + shown, 2, 1.0), png);
+  e["image"] = png;
+  io::write_json_atomic(png.substr(0, png.size() - 4) + ".json", e);
+
+  if (request.json) {
+    std::cout << e.dump() << "\n";
+    return;
+  }
+  std::cout << std::fixed << std::setprecision(3) << request.split << " image " << request.index << ": label "
+            << e["label_name"].get<std::string>() << ", predicted " << e["prediction_name"].get<std::string>()
+            << " (p = " << e["probabilities"][e["prediction"].get<size_t>()].get<double>() << ")\n"
+            << "prototypes by distance (logit_c = sum_j distance_j * W_jc):\n";
+  for (auto& p : e["prototypes_by_distance"]) {
+    int64_t j = p["prototype"].get<int64_t>();
+    std::cout << "  prototype " << two_digits(j) << "  distance " << std::setw(8) << p["distance"].get<double>()
+              << "  adds " << std::setw(8) << p["contribution_to_logits"][e["prediction"].get<size_t>()].get<double>()
+              << " to the predicted class\n";
+  }
+  std::cout << "image beside its nearest prototypes: " << png << "\n";
+}
+
+void bench_protonet(const BenchRequest& request) {
+  const Config& config = request.config;
+  ProtoNetData data = load_protonet_data(config);
+  manual_seed(uint64_t(config.get_int("seed")));
+  auto model = build_model(config, data.train.num_classes);
+  optim::AdamOptions adam;
+  adam.lr = config.get_double("lr");
+  optim::Adam optimizer(model->parameters(), adam);
+  const int64_t batch = config.get_int("batch_size");
+  const ProtoNetLossWeights weights = protonet_loss_weights(config);
+  data::LoaderOptions lo;
+  lo.batch_size = batch;
+  lo.seed = uint64_t(config.get_int("seed"));
+  data::DataLoader loader(data.train, lo);
+  const int64_t warmup = 3;
+  std::vector<double> ms;
+  for (int64_t s = 0; s < warmup + request.steps; ++s) {
+    data::Batch b = loader.batch(0, s % loader.num_batches());
+    auto t0 = std::chrono::steady_clock::now();
+    ProtoNetOutput out = model->forward(b.images);
+    ProtoNetLoss l = model->loss(out, b.images, b.labels, weights);
+    optimizer.zero_grad();
+    l.total.backward();
+    optimizer.step();
+    auto t1 = std::chrono::steady_clock::now();
+    if (s >= warmup) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  auto pct = [&](double q) { return ms[size_t(q * double(ms.size() - 1) + 0.5)]; };
+  std::cerr << std::fixed << std::setprecision(2) << "protonet training step (batch " << batch << ", "
+            << kernels::cpu_threads() << " threads): median " << pct(0.5) << " ms, p10 " << pct(0.1) << " ms, p90 "
+            << pct(0.9) << " ms over " << ms.size() << " steps\n";
+  std::cout << nlohmann::json{{"model", kModelName}, {"threads", kernels::cpu_threads()}, {"batch", batch},
+                              {"median_ms", pct(0.5)}, {"p10_ms", pct(0.1)}, {"p90_ms", pct(0.9)}}
+                   .dump()
+            << "\n";
+}
+
+namespace {
+const ModelRegistrar registrar{{kModelName,
+                                "ProtoNet (Li et al. 2018): an autoencoder whose prototypes explain each prediction",
+                                protonet_schema(), train_protonet, eval_protonet, export_protonet, explain_protonet,
+                                bench_protonet}};
+}  // namespace
+
+}  // namespace glassbox::models

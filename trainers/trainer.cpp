@@ -1,0 +1,193 @@
+#include "trainers/trainer.h"
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <stdexcept>
+
+#include "engine/io/json_file.h"
+#include "engine/io/safetensors.h"
+#include "engine/ops/random.h"
+#include "trainers/metrics_writer.h"
+#include "trainers/progress_bar.h"
+
+namespace glassbox::train {
+
+namespace {
+
+std::atomic<bool> interrupt_requested{false};
+
+extern "C" void on_sigint(int) { interrupt_requested = true; }
+
+/// Catches Ctrl-C while alive so the loop can checkpoint and stop between steps.
+class InterruptScope {
+ public:
+  InterruptScope() {
+    interrupt_requested = false;
+    previous_ = std::signal(SIGINT, on_sigint);
+  }
+  ~InterruptScope() { std::signal(SIGINT, previous_); }
+
+ private:
+  void (*previous_)(int);
+};
+
+constexpr const char* kModelPrefix = "model.";
+constexpr const char* kOptimPrefix = "optim.";
+
+}  // namespace
+
+Trainer::Trainer(nn::Module& model, optim::Optimizer& optimizer, const RunFolder& run, const Config& config,
+                 TrainerOptions options)
+    : model_(model), optimizer_(optimizer), run_(run), config_(config), options_(std::move(options)) {
+  if (options_.epochs < 0) throw std::invalid_argument("epochs must be >= 0");
+}
+
+std::filesystem::path Trainer::latest_checkpoint(const RunFolder& run) {
+  return run.checkpoints_dir() / "latest.safetensors";
+}
+
+void Trainer::save_checkpoint(int64_t epoch, int64_t batch, int64_t step, bool keep_copy) const {
+  io::TensorMap tensors;
+  for (auto& [name, t] : model_.state_dict()) tensors[kModelPrefix + name] = t;
+  for (auto& [name, t] : optimizer_.state_dict()) tensors[kOptimPrefix + name] = t;
+  const Generator& gen = default_generator();
+  nlohmann::json sidecar = {{"model", options_.model_name},
+                            {"config", config_.to_json()},
+                            {"epoch", epoch},
+                            {"batch", batch},
+                            {"step", step},
+                            {"seed", options_.seed},
+                            {"generator", {{"seed", gen.seed()}, {"offset", gen.offset()}}}};
+  io::Metadata meta = {{"model", options_.model_name}, {"epoch", std::to_string(epoch)},
+                       {"step", std::to_string(step)}};
+  std::filesystem::create_directories(run_.checkpoints_dir());
+  auto write = [&](const std::string& stem) {
+    io::save_safetensors(tensors, (run_.checkpoints_dir() / (stem + ".safetensors")).string(), meta);
+    io::write_json_atomic((run_.checkpoints_dir() / (stem + ".json")).string(), sidecar);
+  };
+  if (keep_copy && batch == 0) {
+    char name[32];
+    std::snprintf(name, sizeof name, "epoch-%04lld", static_cast<long long>(epoch));
+    write(name);
+  }
+  // The sidecar is written after the tensors: a latest.json always describes a complete file.
+  write("latest");
+}
+
+nlohmann::json Trainer::load_model(nn::Module& model, const RunFolder& run) {
+  auto path = latest_checkpoint(run);
+  if (!std::filesystem::exists(path))
+    throw std::runtime_error(run.root().string() + ": no checkpoint found (expected " + path.string() + ")");
+  io::TensorMap all = io::load_safetensors(path.string());
+  nn::StateDict state;
+  const std::string prefix = kModelPrefix;
+  for (auto& [name, t] : all)
+    if (name.rfind(prefix, 0) == 0) state[name.substr(prefix.size())] = t;
+  model.load_state_dict(state);
+  auto sidecar = path;
+  sidecar.replace_extension(".json");
+  return io::read_json(sidecar.string());
+}
+
+Trainer::Position Trainer::restore() const {
+  auto path = latest_checkpoint(run_);
+  if (!std::filesystem::exists(path))
+    throw std::runtime_error("--resume: " + run_.root().string() + " has no checkpoint to resume from");
+  io::TensorMap all = io::load_safetensors(path.string());
+  nn::StateDict model_state;
+  optim::TensorMap optim_state;
+  for (auto& [name, t] : all) {
+    if (name.rfind(kModelPrefix, 0) == 0)
+      model_state[name.substr(std::string(kModelPrefix).size())] = t;
+    else if (name.rfind(kOptimPrefix, 0) == 0)
+      optim_state[name.substr(std::string(kOptimPrefix).size())] = t;
+    else
+      throw std::runtime_error(path.string() + ": unexpected tensor '" + name + "' in checkpoint");
+  }
+  model_.load_state_dict(model_state);
+  optimizer_.load_state_dict(optim_state);
+  auto sidecar_path = path;
+  sidecar_path.replace_extension(".json");
+  nlohmann::json sidecar = io::read_json(sidecar_path.string());
+  try {
+    if (sidecar.at("model").get<std::string>() != options_.model_name)
+      throw std::runtime_error("the checkpoint is of model '" + sidecar.at("model").get<std::string>() + "'");
+    if (sidecar.at("seed").get<uint64_t>() != options_.seed)
+      throw std::runtime_error("the checkpoint was trained with seed " + sidecar.at("seed").dump() +
+                               "; resume with the same seed");
+    default_generator().set_state(sidecar.at("generator").at("seed").get<uint64_t>(),
+                                  sidecar.at("generator").at("offset").get<uint64_t>());
+    return {sidecar.at("epoch").get<int64_t>(), sidecar.at("batch").get<int64_t>(),
+            sidecar.at("step").get<int64_t>()};
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(sidecar_path.string() + ": malformed checkpoint sidecar: " + e.what());
+  }
+}
+
+TrainSummary Trainer::fit(data::DataLoader& loader, const StepFn& step, const EpochEndFn& on_epoch_end, bool resume) {
+  const auto start = std::chrono::steady_clock::now();
+  Position pos = resume ? restore() : Position{};
+  MetricsWriter metrics(run_.metrics_file());
+  InterruptScope interrupt_scope;
+  TrainSummary summary;
+  model_.train();
+
+  const int64_t batches = loader.num_batches();
+  while (pos.epoch < options_.epochs) {
+    std::unique_ptr<ProgressBar> bar;
+    if (options_.show_progress)
+      bar = std::make_unique<ProgressBar>("epoch " + std::to_string(pos.epoch + 1) + "/" +
+                                              std::to_string(options_.epochs),
+                                          batches);
+    double loss_sum = 0;
+    int64_t loss_count = 0;
+    for (; pos.batch < batches; ++pos.batch) {
+      if (interrupt_requested) {
+        if (bar) bar->finish();
+        save_checkpoint(pos.epoch, pos.batch, pos.step, false);
+        std::cerr << "interrupted: checkpoint written at epoch " << pos.epoch << ", batch " << pos.batch
+                  << "; continue with --resume\n";
+        summary.interrupted = true;
+        summary.epochs_done = pos.epoch;
+        summary.steps = pos.step;
+        summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return summary;
+      }
+      StepResult r = step(loader.batch(pos.epoch, pos.batch), pos.epoch);
+      optimizer_.zero_grad();
+      r.loss.backward();
+      optimizer_.step();
+      ++pos.step;
+      const double loss = r.loss.item();
+      loss_sum += loss;
+      ++loss_count;
+      if (bar) bar->update(pos.batch + 1, loss_sum / double(loss_count));
+      nlohmann::json record = r.metrics;
+      record["step"] = pos.step;
+      record["epoch"] = pos.epoch + double(pos.batch + 1) / double(batches);
+      record["loss"] = loss;
+      metrics.write(record);
+    }
+    if (bar) bar->finish();
+    ++pos.epoch;
+    pos.batch = 0;
+    nlohmann::json record = {{"epoch", pos.epoch}, {"step", pos.step}, {"train_loss", loss_sum / double(std::max<int64_t>(loss_count, 1))}};
+    if (on_epoch_end) {
+      nlohmann::json extra = on_epoch_end(pos.epoch);
+      model_.train();
+      for (auto& [k, v] : extra.items()) record[k] = v;
+    }
+    metrics.write(record);
+    const bool last = pos.epoch == options_.epochs;
+    if (last || (options_.checkpoint_every > 0 && pos.epoch % options_.checkpoint_every == 0))
+      save_checkpoint(pos.epoch, 0, pos.step, true);
+  }
+  summary.epochs_done = pos.epoch;
+  summary.steps = pos.step;
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace glassbox::train

@@ -1,0 +1,79 @@
+#pragma once
+// The training loop every model shares: seeded shuffled batches, one optimiser step
+// per batch, a progress bar, metrics.jsonl, evaluation hooks, and checkpoints that
+// resume exactly (the batch order and augmentation of epoch e are pure functions of
+// (seed, e), and the checkpoint stores the model, the optimiser state, the random
+// generator and the position in the epoch). Ctrl-C writes a checkpoint and stops.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/nn/module.h"
+#include "engine/optim/optimizer.h"
+#include "trainers/config.h"
+#include "trainers/data/data_loader.h"
+#include "trainers/run_folder.h"
+
+namespace glassbox::train {
+
+struct TrainerOptions {
+  std::string model_name;
+  int64_t epochs = 1;
+  uint64_t seed = 0;              // the run's seed (a resumed run must use the same)
+  int64_t checkpoint_every = 10;  // epochs; a checkpoint is also written at the end
+  bool show_progress = true;
+};
+
+/// What one step reports: the loss to minimise and scalars to log with it.
+struct StepResult {
+  Tensor loss;
+  nlohmann::json metrics = nlohmann::json::object();
+};
+
+/// Computes the loss of a batch of epoch `epoch` (0-based).
+using StepFn = std::function<StepResult(const data::Batch& batch, int64_t epoch)>;
+/// Evaluates after an epoch (1-based count of finished epochs); returns metrics to log.
+using EpochEndFn = std::function<nlohmann::json(int64_t epochs_done)>;
+
+struct TrainSummary {
+  int64_t epochs_done = 0;
+  int64_t steps = 0;
+  bool interrupted = false;
+  double seconds = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(nn::Module& model, optim::Optimizer& optimizer, const RunFolder& run, const Config& config,
+          TrainerOptions options);
+
+  /// Trains on the loader's batches until options.epochs epochs are done. With `resume`,
+  /// continues from the run's latest checkpoint (an error if there is none).
+  TrainSummary fit(data::DataLoader& loader, const StepFn& step, const EpochEndFn& on_epoch_end, bool resume);
+
+  /// Writes checkpoints/latest.safetensors (+ .json sidecar) for the given position;
+  /// at an epoch end (batch == 0) with keep_copy it also keeps epoch-NNNN copies.
+  void save_checkpoint(int64_t epoch, int64_t batch, int64_t step, bool keep_copy) const;
+
+  /// Path of the latest checkpoint of a run folder.
+  static std::filesystem::path latest_checkpoint(const RunFolder& run);
+  /// Loads a checkpoint's model part into `model` (for eval/export); returns its sidecar.
+  static nlohmann::json load_model(nn::Module& model, const RunFolder& run);
+
+ private:
+  struct Position {
+    int64_t epoch = 0, batch = 0, step = 0;
+  };
+  Position restore() const;
+
+  nn::Module& model_;
+  optim::Optimizer& optimizer_;
+  const RunFolder& run_;
+  const Config& config_;
+  TrainerOptions options_;
+};
+
+}  // namespace glassbox::train
