@@ -5,6 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/strided_loop.h"
@@ -43,6 +44,16 @@ void parallel_range(int64_t n, Body body) {
 
 }  // namespace
 
+/// Calls fn(std::bool_constant<flag>) so a loop can test a flag at compile time:
+/// branch-free inner loops vectorise.
+template <class Fn>
+void with_flag(bool flag, Fn&& fn) {
+  if (flag)
+    fn(std::true_type{});
+  else
+    fn(std::false_type{});
+}
+
 // torch.optim.SGD: d = g + wd*p; buf = d on the first step, else momentum*buf + (1-dampening)*d;
 // d = nesterov ? d + momentum*buf : buf; p -= lr*d.
 void CpuBackend::sgd_update(const View& param, const View& grad, const View* momentum_buffer, const SgdHyper& h) {
@@ -56,16 +67,31 @@ void CpuBackend::sgd_update(const View& param, const View& grad, const View* mom
     const T* g = grad.ptr<T>();
     T* buf = momentum_buffer ? momentum_buffer->ptr<T>() : nullptr;
     const T lr = T(h.lr), wd = T(h.weight_decay), mom = T(h.momentum), keep = T(1.0 - h.dampening);
-    parallel_range(param.numel(), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        T d = g[i];
-        if (h.weight_decay != 0) d = d + wd * p[i];
-        if (buf) {
-          buf[i] = h.first_step ? d : mom * buf[i] + keep * d;
-          d = h.nesterov ? d + mom * buf[i] : buf[i];
-        }
-        p[i] = p[i] - lr * d;
+    with_flag(h.weight_decay != 0, [&](auto decay) {
+      if (!buf) {
+        parallel_range(param.numel(), [&](int64_t b, int64_t e) {
+#pragma omp simd
+          for (int64_t i = b; i < e; ++i) p[i] -= lr * (decay ? g[i] + wd * p[i] : g[i]);
+        });
+        return;
       }
+      with_flag(h.first_step, [&](auto first) {
+        with_flag(h.nesterov, [&](auto nesterov) {
+          parallel_range(param.numel(), [&](int64_t b, int64_t e) {
+#pragma omp simd
+            for (int64_t i = b; i < e; ++i) {
+              const T d = decay ? g[i] + wd * p[i] : g[i];
+              T m;
+              if constexpr (first)
+                m = d;
+              else
+                m = mom * buf[i] + keep * d;
+              buf[i] = m;
+              p[i] -= lr * (nesterov ? d + mom * m : m);
+            }
+          });
+        });
+      });
     });
   });
 }
@@ -89,18 +115,21 @@ void CpuBackend::adam_update(const View& param, const View& grad, const View& ex
     const T bc2_sqrt = T(std::sqrt(bias_correction2));
     const T b1 = T(h.beta1), b2 = T(h.beta2), one_b1 = T(1.0 - h.beta1), one_b2 = T(1.0 - h.beta2);
     const T eps = T(h.eps), wd = T(h.weight_decay), decay = T(1.0 - h.lr * h.weight_decay);
-    const bool l2 = h.weight_decay != 0 && !h.decoupled_weight_decay;
-    const bool decoupled = h.weight_decay != 0 && h.decoupled_weight_decay;
-    parallel_range(param.numel(), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        T gi = g[i];
-        if (l2) gi = gi + wd * p[i];
-        T pi = decoupled ? p[i] * decay : p[i];
-        m[i] = m[i] * b1 + gi * one_b1;
-        v[i] = v[i] * b2 + one_b2 * gi * gi;
-        const T denom = std::sqrt(v[i]) / bc2_sqrt + eps;
-        p[i] = pi - step_size * (m[i] / denom);
-      }
+    with_flag(h.weight_decay != 0 && !h.decoupled_weight_decay, [&](auto l2) {
+      with_flag(h.weight_decay != 0 && h.decoupled_weight_decay, [&](auto decoupled) {
+        parallel_range(param.numel(), [&](int64_t b, int64_t e) {
+#pragma omp simd
+          for (int64_t i = b; i < e; ++i) {
+            const T gi = l2 ? g[i] + wd * p[i] : g[i];
+            const T pi = decoupled ? p[i] * decay : p[i];
+            const T mi = m[i] * b1 + gi * one_b1;
+            const T vi = v[i] * b2 + one_b2 * gi * gi;
+            m[i] = mi;
+            v[i] = vi;
+            p[i] = pi - step_size * (mi / (std::sqrt(vi) / bc2_sqrt + eps));
+          }
+        });
+      });
     });
   });
 }
@@ -118,16 +147,18 @@ void CpuBackend::adadelta_update(const View& param, const View& grad, const View
     T* sq = square_avg.ptr<T>();
     T* acc = acc_delta.ptr<T>();
     const T lr = T(h.lr), rho = T(h.rho), one_rho = T(1.0 - h.rho), eps = T(h.eps), wd = T(h.weight_decay);
-    parallel_range(param.numel(), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        T gi = g[i];
-        if (h.weight_decay != 0) gi = gi + wd * p[i];
-        sq[i] = sq[i] * rho + one_rho * gi * gi;
-        const T std_dev = std::sqrt(sq[i] + eps);
-        const T delta = std::sqrt(acc[i] + eps) / std_dev * gi;
-        acc[i] = acc[i] * rho + one_rho * delta * delta;
-        p[i] = p[i] - lr * delta;
-      }
+    with_flag(h.weight_decay != 0, [&](auto decay) {
+      parallel_range(param.numel(), [&](int64_t b, int64_t e) {
+#pragma omp simd
+        for (int64_t i = b; i < e; ++i) {
+          const T gi = decay ? g[i] + wd * p[i] : g[i];
+          const T si = sq[i] * rho + one_rho * gi * gi;
+          const T delta = std::sqrt(acc[i] + eps) / std::sqrt(si + eps) * gi;
+          sq[i] = si;
+          acc[i] = acc[i] * rho + one_rho * delta * delta;
+          p[i] -= lr * delta;
+        }
+      });
     });
   });
 }

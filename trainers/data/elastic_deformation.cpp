@@ -1,5 +1,6 @@
 #include "trainers/data/elastic_deformation.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -21,23 +22,29 @@ std::vector<double> gaussian_taps(double sigma) {
 }
 
 // Separable Gaussian smoothing with zeros beyond the border, in place on an h x w field.
+// Each tap range is clipped to the field up front, keeping branches out of the inner loops.
 void smooth(std::vector<double>& field, int64_t h, int64_t w, const std::vector<double>& taps) {
   const int64_t radius = static_cast<int64_t>(taps.size() / 2);
-  std::vector<double> tmp(field.size(), 0.0);
-  for (int64_t y = 0; y < h; ++y)
+  const double* centre = taps.data() + radius;
+  std::vector<double> tmp(field.size());
+  for (int64_t y = 0; y < h; ++y) {
+    const double* row = field.data() + y * w;
     for (int64_t x = 0; x < w; ++x) {
+      const int64_t lo = std::max(-radius, -x), hi = std::min(radius, w - 1 - x);
       double acc = 0;
-      for (int64_t k = -radius; k <= radius; ++k)
-        if (x + k >= 0 && x + k < w) acc += taps[k + radius] * field[y * w + x + k];
+      for (int64_t k = lo; k <= hi; ++k) acc += centre[k] * row[x + k];
       tmp[y * w + x] = acc;
     }
-  for (int64_t y = 0; y < h; ++y)
-    for (int64_t x = 0; x < w; ++x) {
-      double acc = 0;
-      for (int64_t k = -radius; k <= radius; ++k)
-        if (y + k >= 0 && y + k < h) acc += taps[k + radius] * tmp[(y + k) * w + x];
-      field[y * w + x] = acc;
+  }
+  for (int64_t y = 0; y < h; ++y) {
+    const int64_t lo = std::max(-radius, -y), hi = std::min(radius, h - 1 - y);
+    double* out = field.data() + y * w;
+    std::fill(out, out + w, 0.0);
+    for (int64_t k = lo; k <= hi; ++k) {
+      const double* in = tmp.data() + (y + k) * w;
+      for (int64_t x = 0; x < w; ++x) out[x] += centre[k] * in[x];
     }
+  }
 }
 
 float bilinear(const float* plane, int64_t h, int64_t w, double y, double x) {
