@@ -30,6 +30,15 @@ struct TensorImpl {
   std::shared_ptr<TensorImpl> grad;
 };
 
+template <class T>
+constexpr DType dtype_of();
+template <> constexpr DType dtype_of<float>() { return DType::f32; }
+template <> constexpr DType dtype_of<double>() { return DType::f64; }
+template <> constexpr DType dtype_of<int64_t>() { return DType::i64; }
+template <> constexpr DType dtype_of<int32_t>() { return DType::i32; }
+template <> constexpr DType dtype_of<uint8_t>() { return DType::u8; }
+template <> constexpr DType dtype_of<bool>() { return DType::boolean; }
+
 struct TensorOptions {
   DType dtype = DType::f32;
   Device device = Device::cpu();
@@ -50,9 +59,15 @@ class Tensor {
   static Tensor scalar(double value, TensorOptions opt = {});
   /// 0, 1, ..., n-1.
   static Tensor arange(int64_t n, TensorOptions opt = {});
-  /// Copies host values into a new tensor of `shape` (numel must match).
+  /// Copies host values into a new CPU tensor of `shape` (numel must match) whose dtype
+  /// is T's (float -> f32, int64_t -> i64, ...).
   template <class T>
-  static Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptions opt = {});
+  static Tensor from_vector(const std::vector<T>& values, const Shape& shape) {
+    return from_vector(values, shape, TensorOptions{dtype_of<T>()});
+  }
+  /// The same, converted to opt.dtype and placed on opt.device.
+  template <class T>
+  static Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptions opt);
   static Tensor empty_like(const Tensor& t);
   static Tensor zeros_like(const Tensor& t);
   static Tensor ones_like(const Tensor& t);
@@ -181,13 +196,5 @@ Tensor operator/(double a, const Tensor& b);
 Tensor make_tensor(std::shared_ptr<Storage> storage, const Shape& shape, const Strides& strides, int64_t offset,
                    DType dtype);
 
-template <class T>
-constexpr DType dtype_of();
-template <> constexpr DType dtype_of<float>() { return DType::f32; }
-template <> constexpr DType dtype_of<double>() { return DType::f64; }
-template <> constexpr DType dtype_of<int64_t>() { return DType::i64; }
-template <> constexpr DType dtype_of<int32_t>() { return DType::i32; }
-template <> constexpr DType dtype_of<uint8_t>() { return DType::u8; }
-template <> constexpr DType dtype_of<bool>() { return DType::boolean; }
 
 }  // namespace glassbox

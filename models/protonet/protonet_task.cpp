@@ -45,7 +45,7 @@ std::unique_ptr<ProtoNet> load_trained(const Config& config, const RunFolder& ru
   return model;
 }
 
-metrics::ClassificationReport evaluate(const ProtoNet& model, const data::ImageDataset& dataset,
+ConfusionMatrix evaluate(const ProtoNet& model, const data::ImageDataset& dataset,
                                        const std::string& split, bool show_progress) {
   return metrics::evaluate_classifier([&](const Tensor& x) { return model.forward(x, false).logits; }, dataset,
                                       split, kEvalBatch, show_progress);
@@ -199,10 +199,15 @@ void eval_protonet(const EvalRequest& request) {
   const data::ImageDataset& split = data.split(request.split);
   auto model = load_trained(request.config, request.run, split.num_classes);
   auto report = evaluate(*model, split, request.split, !request.json);
-  if (request.json)
-    std::cout << report.to_json().dump() << "\n";
-  else
-    std::cout << report.table();
+  if (request.json) {
+    nlohmann::json j = report.to_json();
+    j["split"] = request.split;
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << request.split << ": accuracy " << std::fixed << std::setprecision(2) << 100.0 * report.accuracy()
+              << "% of " << report.total() << " images\n"
+              << report.table();
+  }
 }
 
 void export_protonet(const ExportRequest& request) {

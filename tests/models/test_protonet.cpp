@@ -1,0 +1,236 @@
+// ProtoNet: shapes, learning, checkpoints, exact resume and exports, on a small
+// synthetic image set so the tests need no data files.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "engine/autograd/grad_mode.h"
+#include "engine/io/json_file.h"
+#include "engine/io/png.h"
+#include "engine/ops/ops.h"
+#include "engine/optim/adam.h"
+#include "models/protonet/protonet.h"
+#include "models/protonet/protonet_task.h"
+#include "trainers/trainer.h"
+
+using namespace glassbox;
+using namespace glassbox::models;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// n 28x28 images of `classes` classes: class c is a bright 8x8 square at a
+/// class-specific place plus noise, so a small network can tell them apart.
+data::ImageDataset synthetic_images(int64_t n, int64_t classes, uint64_t seed) {
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  std::uniform_real_distribution<float> noise(0.0f, 0.2f);
+  std::vector<float> pixels(size_t(n * 28 * 28));
+  std::vector<int64_t> labels(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t c = i % classes;
+    labels[size_t(i)] = c;
+    int64_t r0 = 2 + (c % 3) * 8, c0 = 2 + (c / 3) * 8;
+    for (int64_t y = 0; y < 28; ++y)
+      for (int64_t x = 0; x < 28; ++x) {
+        bool on = y >= r0 && y < r0 + 8 && x >= c0 && x < c0 + 8;
+        pixels[size_t((i * 28 + y) * 28 + x)] = on ? 0.9f : noise(rng);
+      }
+  }
+  data::ImageDataset d;
+  d.name = "synthetic";
+  d.images = Tensor::from_vector(pixels, {n, 1, 28, 28});
+  d.labels = Tensor::from_vector(labels, {n});
+  d.num_classes = classes;
+  for (int64_t c = 0; c < classes; ++c) d.class_names.push_back("class" + std::to_string(c));
+  return d;
+}
+
+ProtoNetOptions small_options(int64_t classes) {
+  ProtoNetOptions o;
+  o.num_classes = classes;
+  o.hidden_channels = 8;
+  o.num_prototypes = 6;
+  return o;
+}
+
+struct TempDir {
+  fs::path path;
+  explicit TempDir(const std::string& name) : path(fs::temp_directory_path() / ("glassbox_test_" + name)) {
+    fs::remove_all(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+bool same_parameters(const nn::Module& a, const nn::Module& b) {
+  auto sa = a.state_dict(), sb = b.state_dict();
+  if (sa.size() != sb.size()) return false;
+  for (auto& [name, t] : sa)
+    if (t.to_vector<float>() != sb.at(name).to_vector<float>()) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST(ProtoNet, ShapesFollowThePaper) {
+  Generator gen(1);
+  ProtoNet net(ProtoNetOptions{}, gen);
+  EXPECT_EQ(net.feature_sizes(), (std::vector<int64_t>{28, 14, 7, 4, 2}));
+  EXPECT_EQ(net.latent_dim(), 40);
+  // The paper's network has about 44k parameters.
+  EXPECT_EQ(net.num_parameters(), 44153);
+  Tensor x = ops::rand({3, 1, 28, 28});
+  ProtoNetOutput out = net.forward(x);
+  EXPECT_EQ(out.latent.shape(), (Shape{3, 40}));
+  EXPECT_EQ(out.distances.shape(), (Shape{3, 15}));
+  EXPECT_EQ(out.logits.shape(), (Shape{3, 10}));
+  EXPECT_EQ(out.reconstruction.shape(), (Shape{3, 1, 28, 28}));
+  ProtoNetOptions up;
+  up.decoder = "upsample";
+  ProtoNet net2(up, gen);
+  EXPECT_EQ(net2.forward(x).reconstruction.shape(), (Shape{3, 1, 28, 28}));
+}
+
+TEST(ProtoNet, DistancesAreSquaredEuclidean) {
+  Generator gen(2);
+  ProtoNet net(small_options(3), gen);
+  Tensor x = ops::rand({2, 1, 28, 28});
+  ProtoNetOutput out = net.forward(x, false);
+  std::vector<float> z = out.latent.to_vector<float>(), p = net.prototypes().to_vector<float>();
+  std::vector<float> d = out.distances.to_vector<float>();
+  const int64_t dim = net.latent_dim(), m = 6;
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < m; ++j) {
+      double s = 0;
+      for (int64_t k = 0; k < dim; ++k) s += std::pow(z[size_t(i * dim + k)] - p[size_t(j * dim + k)], 2);
+      EXPECT_NEAR(d[size_t(i * m + j)], s, 1e-4 * (1 + s));
+    }
+}
+
+TEST(ProtoNet, RejectsBadOptionsAndInputs) {
+  Generator gen(3);
+  ProtoNetOptions bad;
+  bad.activation = "tanh";
+  EXPECT_THROW(ProtoNet(bad, gen), std::invalid_argument);
+  ProtoNet net(small_options(3), gen);
+  EXPECT_THROW(net.forward(ops::rand({2, 1, 32, 32})), std::invalid_argument);
+}
+
+TEST(ProtoNet, LossFallsOnASmallSubset) {
+  data::ImageDataset d = synthetic_images(200, 4, 7);
+  Generator gen(4);
+  ProtoNetOptions o = small_options(4);
+  o.activation = "relu";
+  o.init_std = 0.1;
+  ProtoNet net(o, gen);
+  optim::AdamOptions ao;
+  ao.lr = 0.01;
+  optim::Adam opt(net.parameters(), ao);
+  data::Batch b = d.gather([] {
+    std::vector<int64_t> ids(100);
+    for (int64_t i = 0; i < 100; ++i) ids[size_t(i)] = i;
+    return ids;
+  }());
+  double first = 0, last = 0;
+  for (int step = 0; step < 60; ++step) {
+    ProtoNetLoss l = net.loss(net.forward(b.images), b.images, b.labels, {});
+    if (step == 0) first = l.total.item();
+    last = l.total.item();
+    opt.zero_grad();
+    l.total.backward();
+    opt.step();
+  }
+  EXPECT_LT(last, 0.5 * first) << "first " << first << " last " << last;
+  NoGradGuard ng;
+  Tensor pred = ops::argmax(net.forward(b.images, false).logits, 1);
+  double acc = ops::mean(ops::eq(pred, b.labels).to(DType::f32)).item();
+  EXPECT_GE(acc, 0.85);
+}
+
+TEST(ProtoNet, TrainerResumesExactly) {
+  // Two epochs straight must equal one epoch, a checkpoint, a fresh process state, and one more.
+  data::ImageDataset d = synthetic_images(120, 3, 8);
+  Config config(protonet_schema());
+  auto train = [&](const fs::path& dir, int64_t epochs, bool resume, std::unique_ptr<ProtoNet>& net) {
+    Generator gen(5);
+    net = std::make_unique<ProtoNet>(small_options(3), gen);
+    optim::Adam opt(net->parameters(), optim::AdamOptions{});
+    data::LoaderOptions lo;
+    lo.batch_size = 32;
+    lo.seed = 9;
+    lo.elastic = data::ElasticParams{};
+    data::DataLoader loader(d, lo);
+    RunFolder run = RunFolder::create(dir, resume);
+    run.write_config("protonet", config);
+    train::TrainerOptions to;
+    to.model_name = "protonet";
+    to.epochs = epochs;
+    to.seed = 9;
+    to.show_progress = false;
+    train::Trainer trainer(*net, opt, run, config, to);
+    trainer.fit(
+        loader,
+        [&](const data::Batch& b, int64_t) {
+          return train::StepResult{net->loss(net->forward(b.images), b.images, b.labels, {}).total};
+        },
+        nullptr, resume);
+  };
+  TempDir straight("resume_straight"), split("resume_split");
+  std::unique_ptr<ProtoNet> a, b;
+  train(straight.path, 2, false, a);
+  train(split.path, 1, false, b);
+  train(split.path, 2, true, b);
+  EXPECT_TRUE(same_parameters(*a, *b));
+  EXPECT_TRUE(fs::exists(split.path / "checkpoints" / "epoch-0001.safetensors"));
+  EXPECT_TRUE(fs::exists(split.path / "checkpoints" / "epoch-0002.safetensors"));
+}
+
+TEST(ProtoNet, CheckpointRoundTrips) {
+  TempDir dir("checkpoint");
+  Generator gen(6);
+  ProtoNet net(small_options(3), gen);
+  optim::Adam opt(net.parameters(), optim::AdamOptions{});
+  Config config(protonet_schema());
+  RunFolder run = RunFolder::create(dir.path, false);
+  run.write_config("protonet", config);
+  train::TrainerOptions to;
+  to.model_name = "protonet";
+  train::Trainer(net, opt, run, config, to).save_checkpoint(3, 0, 42, false);
+  Generator other(99);
+  ProtoNet restored(small_options(3), other);
+  EXPECT_FALSE(same_parameters(net, restored));
+  nlohmann::json sidecar = train::Trainer::load_model(restored, run);
+  EXPECT_TRUE(same_parameters(net, restored));
+  EXPECT_EQ(sidecar["epoch"], 3);
+  EXPECT_EQ(sidecar["step"], 42);
+  EXPECT_EQ(sidecar["model"], "protonet");
+}
+
+TEST(ProtoNet, ExportsAndExplanationsAreValid) {
+  TempDir dir("exports");
+  data::ImageDataset d = synthetic_images(30, 3, 10);
+  Generator gen(7);
+  ProtoNet net(small_options(3), gen);
+  net.eval();
+  write_protonet_exports(net, d, dir.path.string());
+  for (const char* f : {"prototypes.png", "prototype_00.png", "prototype_05.png", "class_weights.png",
+                        "nearest_training.png"}) {
+    Tensor img = io::read_png((dir.path / f).string());
+    EXPECT_GT(img.numel(), 0) << f;
+  }
+  EXPECT_EQ(io::read_png((dir.path / "prototype_00.png").string()).shape(), (Shape{1, 28, 28}));
+  nlohmann::json j = io::read_json((dir.path / "prototypes.json").string());
+  ASSERT_EQ(j["prototypes"].size(), 6u);
+  EXPECT_EQ(j["prototypes"][0]["latent"].size(), 40u);
+  EXPECT_EQ(j["prototypes"][0]["nearest_training"].size(), 5u);
+  EXPECT_EQ(j["class_weights"].size(), 6u);
+  EXPECT_EQ(j["class_weights"][0].size(), 3u);
+
+  nlohmann::json e = explain_one(net, d, 4);
+  EXPECT_EQ(e["label"], 1);
+  EXPECT_EQ(e["prototypes_by_distance"].size(), 6u);
+  EXPECT_EQ(e["probabilities"].size(), 3u);
+  double first = e["prototypes_by_distance"][0]["distance"], second = e["prototypes_by_distance"][1]["distance"];
+  EXPECT_LE(first, second);
+  EXPECT_THROW(explain_one(net, d, 30), std::exception);
+}
