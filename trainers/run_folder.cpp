@@ -1,28 +1,13 @@
 #include "trainers/run_folder.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
 
-namespace glassbox {
+#include "engine/io/atomic_file.h"
 
-void write_file_atomically(const std::filesystem::path& path, const std::string& contents) {
-  const std::filesystem::path temp = path.string() + ".tmp" + std::to_string(getpid());
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << contents;
-    out.flush();
-    if (!out) {
-      std::error_code ignored;
-      std::filesystem::remove(temp, ignored);
-      throw std::runtime_error(path.string() + ": cannot write (disk full or no permission?)");
-    }
-  }
-  std::filesystem::rename(temp, path);
-}
+namespace glassbox {
 
 RunFolder RunFolder::create(const std::filesystem::path& root, bool resume) {
   RunFolder run(root);
@@ -57,9 +42,9 @@ std::filesystem::path RunFolder::default_path(const std::string& model) {
 }
 
 void RunFolder::write_config(const std::string& model, const Config& config) const {
-  write_file_atomically(config_file(), "# glassbox run configuration (model " + model + ")\n" + config.to_text());
+  io::write_bytes_atomic(config_file().string(), "# glassbox run configuration (model " + model + ")\n" + config.to_text());
   nlohmann::json info = {{"model", model}, {"config", config.to_json()}};
-  write_file_atomically(info_file(), info.dump(2) + "\n");
+  io::write_bytes_atomic(info_file().string(), info.dump(2) + "\n");
 }
 
 nlohmann::json RunFolder::info() const {

@@ -13,10 +13,6 @@
 
 namespace glassbox {
 
-/// Writes `contents` to a temporary file beside `path`, then renames it over `path`,
-/// so readers see the old file or the new one, never half of one.
-void write_file_atomically(const std::filesystem::path& path, const std::string& contents);
-
 class RunFolder {
  public:
   /// Creates `root` and its subfolders. An existing run folder is an error unless `resume`.

@@ -12,6 +12,7 @@
 #include "engine/optim/adam.h"
 #include "models/protonet/protonet.h"
 #include "models/protonet/protonet_task.h"
+#include "tests/support/temp_dir.h"
 #include "trainers/trainer.h"
 
 using namespace glassbox;
@@ -53,14 +54,6 @@ ProtoNetOptions small_options(int64_t classes) {
   o.num_prototypes = 6;
   return o;
 }
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) : path(fs::temp_directory_path() / ("glassbox_test_" + name)) {
-    fs::remove_all(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 bool same_parameters(const nn::Module& a, const nn::Module& b) {
   auto sa = a.state_dict(), sb = b.state_dict();
@@ -175,23 +168,23 @@ TEST(ProtoNet, TrainerResumesExactly) {
         },
         nullptr, resume);
   };
-  TempDir straight("resume_straight"), split("resume_split");
+  glassbox::testing::TempDir dir;
   std::unique_ptr<ProtoNet> a, b;
-  train(straight.path, 2, false, a);
-  train(split.path, 1, false, b);
-  train(split.path, 2, true, b);
+  train(dir / "straight", 2, false, a);
+  train(dir / "split", 1, false, b);
+  train(dir / "split", 2, true, b);
   EXPECT_TRUE(same_parameters(*a, *b));
-  EXPECT_TRUE(fs::exists(split.path / "checkpoints" / "epoch-0001.safetensors"));
-  EXPECT_TRUE(fs::exists(split.path / "checkpoints" / "epoch-0002.safetensors"));
+  EXPECT_TRUE(fs::exists(dir / "split" / "checkpoints" / "epoch-0001.safetensors"));
+  EXPECT_TRUE(fs::exists(dir / "split" / "checkpoints" / "epoch-0002.safetensors"));
 }
 
 TEST(ProtoNet, CheckpointRoundTrips) {
-  TempDir dir("checkpoint");
+  glassbox::testing::TempDir dir;
   Generator gen(6);
   ProtoNet net(small_options(3), gen);
   optim::Adam opt(net.parameters(), optim::AdamOptions{});
   Config config(protonet_schema());
-  RunFolder run = RunFolder::create(dir.path, false);
+  RunFolder run = RunFolder::create(dir.path(), false);
   run.write_config("protonet", config);
   train::TrainerOptions to;
   to.model_name = "protonet";
@@ -207,19 +200,19 @@ TEST(ProtoNet, CheckpointRoundTrips) {
 }
 
 TEST(ProtoNet, ExportsAndExplanationsAreValid) {
-  TempDir dir("exports");
+  glassbox::testing::TempDir dir;
   data::ImageDataset d = synthetic_images(30, 3, 10);
   Generator gen(7);
   ProtoNet net(small_options(3), gen);
   net.eval();
-  write_protonet_exports(net, d, dir.path.string());
+  write_protonet_exports(net, d, dir.path().string());
   for (const char* f : {"prototypes.png", "prototype_00.png", "prototype_05.png", "class_weights.png",
                         "nearest_training.png"}) {
-    Tensor img = io::read_png((dir.path / f).string());
+    Tensor img = io::read_png((dir / f).string());
     EXPECT_GT(img.numel(), 0) << f;
   }
-  EXPECT_EQ(io::read_png((dir.path / "prototype_00.png").string()).shape(), (Shape{1, 28, 28}));
-  nlohmann::json j = io::read_json((dir.path / "prototypes.json").string());
+  EXPECT_EQ(io::read_png((dir / "prototype_00.png").string()).shape(), (Shape{1, 28, 28}));
+  nlohmann::json j = io::read_json((dir / "prototypes.json").string());
   ASSERT_EQ(j["prototypes"].size(), 6u);
   EXPECT_EQ(j["prototypes"][0]["latent"].size(), 40u);
   EXPECT_EQ(j["prototypes"][0]["nearest_training"].size(), 5u);

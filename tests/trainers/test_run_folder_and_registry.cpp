@@ -43,15 +43,6 @@ TEST(RunFolder, DefaultPathNamesModelAndTime) {
   EXPECT_EQ(p.size(), std::string("runs/protonet-20260101-120000").size()) << p;
 }
 
-TEST(RunFolder, AtomicWriteReplacesWholeFile) {
-  glassbox::testing::TempDir dir;
-  write_file_atomically(dir / "f.json", "first version, longer");
-  write_file_atomically(dir / "f.json", "second");
-  std::ifstream in(dir / "f.json");
-  std::string s((std::istreambuf_iterator<char>(in)), {});
-  EXPECT_EQ(s, "second");
-}
-
 TEST(ModelRegistry, RegisterFindAndReject) {
   ModelEntry entry{.name = "registry_test_model", .summary = "a test", .schema = common_training_schema()};
   register_model(entry);
