@@ -1,0 +1,100 @@
+"""The ProtoNet training step in PyTorch, the twin of `glassbox bench protonet`.
+
+Builds the network and loss of Li et al. (AAAI 2018) exactly as models/protonet does
+(4 conv 3x3 stride 2 TF-SAME + sigmoid, 15 prototypes in the 40-d latent space,
+logits = D W, transposed-conv decoder, loss 20 CE + R + R1 + R2, Adam lr 0.002) and
+times forward + loss + backward + Adam step on Fashion-MNIST batches of 250.
+
+Usage: /usr/bin/python3 bench/protonet_step_torch.py [--threads T] [--steps N] [--batch B]
+Prints one JSON line like glassbox's: {"model", "threads", "batch", "median_ms", "p10_ms", "p90_ms"}.
+"""
+import argparse
+import gzip
+import json
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+FMNIST = "/usr/share/datasets/fashion-mnist/"
+
+
+def load_images(n):
+    with gzip.open(FMNIST + "train-images-idx3-ubyte.gz") as f:
+        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)[:n]
+    with gzip.open(FMNIST + "train-labels-idx1-ubyte.gz") as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)[:n]
+    return torch.from_numpy(images.astype(np.float32) / 255.0), torch.from_numpy(labels.astype(np.int64))
+
+
+def same_pad(size, k=3, s=2):
+    """TensorFlow SAME padding (before, after) for one spatial dim."""
+    out = (size + s - 1) // s
+    total = max((out - 1) * s + k - size, 0)
+    return total // 2, total - total // 2
+
+
+class ProtoNet(torch.nn.Module):
+    def __init__(self, sizes=(28, 14, 7, 4, 2), hidden=32, latent=10, m=15, classes=10):
+        super().__init__()
+        self.sizes = sizes
+        chans = [1, hidden, hidden, hidden, latent]
+        self.enc = torch.nn.ModuleList(torch.nn.Conv2d(chans[i], chans[i + 1], 3, 2) for i in range(4))
+        self.dec = torch.nn.ModuleList(
+            torch.nn.ConvTranspose2d(chans[4 - i], chans[3 - i], 3, 2, padding=1,
+                                     output_padding=sizes[3 - i] - (2 * sizes[4 - i] - 1))
+            for i in range(4))
+        for layer in list(self.enc) + list(self.dec):
+            torch.nn.init.normal_(layer.weight, 0.0, 0.01)
+            torch.nn.init.zeros_(layer.bias)
+        self.prototypes = torch.nn.Parameter(torch.rand(m, latent * sizes[-1] ** 2))
+        self.class_weights = torch.nn.Parameter(torch.rand(m, classes))
+
+    def forward(self, x):
+        h = x
+        for i, conv in enumerate(self.enc):
+            top, bottom = same_pad(self.sizes[i])
+            h = torch.sigmoid(conv(F.pad(h, (top, bottom, top, bottom))))
+        z = h.flatten(1)
+        d = (z.pow(2).sum(1, keepdim=True) + self.prototypes.pow(2).sum(1) - 2 * z @ self.prototypes.t()).clamp_min(0)
+        logits = d @ self.class_weights
+        r = h
+        for deconv in self.dec:
+            r = torch.sigmoid(deconv(r))
+        return logits, d, r
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--batch", type=int, default=250)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    images, labels = load_images(args.batch * 8)
+    net = ProtoNet()
+    opt = torch.optim.Adam(net.parameters(), lr=0.002)
+    times = []
+    warmup = 3
+    for step in range(warmup + args.steps):
+        b = step % 8
+        x, y = images[b * args.batch:(b + 1) * args.batch], labels[b * args.batch:(b + 1) * args.batch]
+        t0 = time.perf_counter()
+        logits, d, r = net(x)
+        loss = (20 * F.cross_entropy(logits, y) + (r - x).pow(2).sum((1, 2, 3)).mean()
+                + d.min(0).values.mean() + d.min(1).values.mean())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step >= warmup:
+            times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    pct = lambda q: times[int(q * (len(times) - 1) + 0.5)]
+    print(json.dumps({"model": "protonet", "framework": "pytorch " + torch.__version__, "threads": args.threads,
+                      "batch": args.batch, "median_ms": pct(0.5), "p10_ms": pct(0.1), "p90_ms": pct(0.9)}))
+
+
+if __name__ == "__main__":
+    main()
