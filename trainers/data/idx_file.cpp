@@ -85,7 +85,10 @@ IdxArray read_idx(const std::filesystem::path& path, int expected_ndims) {
   const size_t payload = bytes.size() - header;
   if (payload != expected_values) {
     std::string dims;
-    for (int64_t n : out.dims) dims += (dims.empty() ? "" : "x") + std::to_string(n);
+    for (int64_t n : out.dims) {
+      if (!dims.empty()) dims += 'x';
+      dims += std::to_string(n);
+    }
     fail(path, "dims " + dims + " need " + std::to_string(expected_values) + " bytes of data, the file has " +
                    std::to_string(payload) + (payload < expected_values ? " (truncated)" : " (trailing bytes)"));
   }
