@@ -1,0 +1,51 @@
+#pragma once
+// The shallow CBC / RBF / GLVQ classifiers as one CLI task, `glassbox train cbc`, whose
+// `variant` key picks glvq, rbf, robust_rbf, cbc, stable_cbc or robust_stable_cbc
+// (and `squared` the distance): its configuration schema and the train / eval /
+// export / explain / bench handlers. Evaluation reports clean and certified robust
+// accuracy at the radii of `certify_radii`.
+#include <nlohmann/json.hpp>
+
+#include "models/cbc/cbc.h"
+#include "trainers/config.h"
+#include "trainers/data/image_dataset.h"
+#include "trainers/metrics/certified_accuracy.h"
+#include "trainers/metrics/confusion_matrix.h"
+#include "trainers/model_registry.h"
+
+namespace glassbox::models {
+
+/// Every key cbc_*.cfg may hold (the common training keys included).
+ConfigSchema cbc_schema();
+CbcOptions cbc_options(const Config& config, int64_t input_dim, int64_t num_classes);
+
+/// The data of a run: the training set minus the held-out validation set, and the test set.
+struct CbcData {
+  data::ImageDataset train, validation, test;
+  const data::ImageDataset& split(const std::string& name) const;
+};
+CbcData load_cbc_data(const Config& config);
+
+/// Predictions and certified radii of a whole data set.
+struct CbcEvaluation {
+  ConfusionMatrix confusion;
+  metrics::CertifiedAccuracy certified;
+};
+CbcEvaluation evaluate_cbc(const CbcNet& model, const data::ImageDataset& dataset, const std::vector<double>& radii,
+                           const std::string& label, bool show_progress);
+
+void train_cbc(const TrainRequest& request);
+void eval_cbc(const EvalRequest& request);
+void export_cbc(const ExportRequest& request);
+void explain_cbc(const ExplainRequest& request);
+void bench_cbc(const BenchRequest& request);
+
+/// Writes components.png (the K components as images), reasoning.png (per concept, a
+/// 2 x K heat map: positive reasoning above negative) and reasoning.json into `dir`.
+void write_cbc_exports(const CbcNet& model, const std::vector<std::string>& class_names, int64_t image_size,
+                       const std::string& dir);
+/// One input's report: detections, concept and class scores, positive / negative
+/// agreement per concept, prediction and certified radius.
+nlohmann::json explain_cbc_one(const CbcNet& model, const data::ImageDataset& dataset, int64_t index);
+
+}  // namespace glassbox::models
