@@ -5,12 +5,14 @@
 // export / explain / bench handlers. Evaluation reports clean and certified robust
 // accuracy at the radii of `certify_radii`.
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "models/cbc/cbc.h"
 #include "trainers/config.h"
 #include "trainers/data/image_dataset.h"
 #include "trainers/metrics/certified_accuracy.h"
 #include "trainers/metrics/confusion_matrix.h"
+#include "trainers/metrics/l2_attack.h"
 #include "trainers/model_registry.h"
 
 namespace glassbox::models {
@@ -29,10 +31,18 @@ CbcData load_cbc_data(const Config& config);
 /// Predictions and certified radii of a whole data set.
 struct CbcEvaluation {
   ConfusionMatrix confusion;
-  metrics::CertifiedAccuracy certified;
+  metrics::CertifiedAccuracy certified;  // with empirical robust accuracy when attacked
 };
+/// Evaluates `dataset`: accuracy and certified accuracy at `radii`; with `attack`, also
+/// the empirical robust accuracy under PGD-L2 at each radius on the first
+/// `attack_samples` samples (<= 0: all) and the faithfulness check on them (throws
+/// std::runtime_error if a certified sample is broken).
 CbcEvaluation evaluate_cbc(const CbcNet& model, const data::ImageDataset& dataset, const std::vector<double>& radii,
-                           const std::string& label, bool show_progress);
+                           const std::string& label, bool show_progress,
+                           const metrics::L2AttackOptions* attack = nullptr, uint64_t attack_seed = 0,
+                           int64_t attack_samples = 0);
+/// The attack the configuration asks for (nullopt when attack_steps = 0).
+std::optional<metrics::L2AttackOptions> cbc_attack_options(const Config& config);
 
 void train_cbc(const TrainRequest& request);
 void eval_cbc(const EvalRequest& request);

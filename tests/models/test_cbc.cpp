@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 #include <random>
 
 #include "engine/autograd/grad_mode.h"
@@ -383,6 +384,43 @@ TEST(CbcNet, CertifiedAccuracyOfAnEvaluation) {
   EXPECT_LE(acc[0], e.confusion.accuracy());
   EXPECT_LE(acc[1], acc[0]);
   EXPECT_EQ(acc[2], 0.0);  // no radius can reach 100 in the unit box with sigma 1
+}
+
+TEST(CbcNet, AttackNeverBreaksACertifiedSample) {
+  // Faithfulness: after a little robust training, PGD-L2 at eps must leave every sample
+  // certified at eps correct, so empirical robust accuracy >= certified accuracy.
+  data::ImageDataset d = clusters(64, 4, 4, 12);
+  data::Batch b = d.gather([] {
+    std::vector<int64_t> ids(64);
+    for (int64_t i = 0; i < 64; ++i) ids[size_t(i)] = i;
+    return ids;
+  }());
+  for (CbcVariant v : {CbcVariant::robust_stable_cbc, CbcVariant::robust_rbf, CbcVariant::glvq}) {
+    Generator gen(13);
+    CbcNet net(small_options(v, false, 16, 4), gen);
+    optim::AdamOptions ao;
+    ao.lr = 0.05;
+    optim::Adam opt(net.parameters(), ao);
+    net.add_projections(opt);
+    for (int step = 0; step < 40; ++step) {
+      CbcLoss l = net.loss(net.forward(b.images), b.labels);
+      opt.zero_grad();
+      l.total.backward();
+      opt.step();
+    }
+    net.eval();
+    metrics::L2AttackOptions attack;
+    attack.steps = 20;
+    attack.restarts = 2;
+    std::optional<CbcEvaluation> e;
+    ASSERT_NO_THROW(e.emplace(evaluate_cbc(net, d, {0.2, 0.8, 2.0}, "clusters", false, &attack, 1, 48)))
+        << cbc_variant_name(v);
+    ASSERT_TRUE(e->certified.has_empirical());
+    EXPECT_EQ(e->certified.empirical_samples(), 48);
+    std::vector<double> cert = e->certified.certified_accuracy(), emp = e->certified.empirical_accuracy();
+    EXPECT_GT(cert[0], 0.0) << cbc_variant_name(v);
+    EXPECT_LT(emp[2], 1.0) << cbc_variant_name(v) << ": the attack should break something at 2 (the classes are about 2.4 apart)";
+  }
 }
 
 TEST(CbcNet, CheckpointRoundTrips) {

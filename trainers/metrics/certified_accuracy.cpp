@@ -9,7 +9,8 @@
 
 namespace glassbox::metrics {
 
-CertifiedAccuracy::CertifiedAccuracy(std::vector<double> radii) : radii_(std::move(radii)), certified_(radii_.size()) {
+CertifiedAccuracy::CertifiedAccuracy(std::vector<double> radii)
+    : radii_(std::move(radii)), certified_(radii_.size()), empirical_(radii_.size()), empirical_seen_(radii_.size()) {
   for (double r : radii_)
     if (!(r >= 0)) throw std::invalid_argument("CertifiedAccuracy: radii must be >= 0, got " + std::to_string(r));
 }
@@ -41,24 +42,65 @@ std::vector<double> CertifiedAccuracy::certified_accuracy() const {
   return out;
 }
 
+void CertifiedAccuracy::add_empirical(size_t i, const Tensor& robust) {
+  if (i >= radii_.size())
+    throw std::out_of_range("CertifiedAccuracy: radius index " + std::to_string(i) + " of " +
+                            std::to_string(radii_.size()));
+  for (int64_t r : robust.to_vector<int64_t>()) {
+    ++empirical_seen_[i];
+    if (r) ++empirical_[i];
+  }
+}
+
+bool CertifiedAccuracy::has_empirical() const {
+  if (radii_.empty() || empirical_seen_[0] == 0) return false;
+  for (int64_t n : empirical_seen_)
+    if (n != empirical_seen_[0]) return false;
+  return true;
+}
+
+int64_t CertifiedAccuracy::empirical_samples() const { return has_empirical() ? empirical_seen_[0] : 0; }
+
+std::vector<double> CertifiedAccuracy::empirical_accuracy() const {
+  std::vector<double> out;
+  if (!has_empirical()) return out;
+  for (int64_t n : empirical_) out.push_back(double(n) / double(empirical_seen_[0]));
+  return out;
+}
+
 double CertifiedAccuracy::mean_correct_radius() const { return correct_ > 0 ? radius_sum_ / double(correct_) : 0.0; }
 
 nlohmann::json CertifiedAccuracy::to_json() const {
   nlohmann::json per = nlohmann::json::array();
   const std::vector<double> acc = certified_accuracy();
   for (size_t i = 0; i < radii_.size(); ++i) per.push_back({{"eps", radii_[i]}, {"accuracy", acc[i]}});
-  return {{"samples", total_},
-          {"clean_accuracy", clean_accuracy()},
-          {"mean_correct_radius", mean_correct_radius()},
-          {"certified_accuracy", per}};
+  nlohmann::json j = {{"samples", total_},
+                      {"clean_accuracy", clean_accuracy()},
+                      {"mean_correct_radius", mean_correct_radius()},
+                      {"certified_accuracy", per}};
+  if (has_empirical()) {
+    nlohmann::json emp = nlohmann::json::array();
+    const std::vector<double> e = empirical_accuracy();
+    for (size_t i = 0; i < radii_.size(); ++i) emp.push_back({{"eps", radii_[i]}, {"accuracy", e[i]}});
+    j["empirical_accuracy"] = emp;
+    j["empirical_samples"] = empirical_samples();
+  }
+  return j;
 }
 
 std::string CertifiedAccuracy::table() const {
-  std::string out = "certified robust accuracy (correct and certified radius >= eps)\n      eps   accuracy\n";
+  const bool emp = has_empirical();
+  std::string out = "robust accuracy at L2 radius eps (certified: correct and certified radius >= eps";
+  out += emp ? "; empirical: correct under the attack, first " + std::to_string(empirical_samples()) +
+                   " samples)\n      eps   certified   empirical\n"
+             : ")\n      eps   certified\n";
   char buf[96];
-  const std::vector<double> acc = certified_accuracy();
+  const std::vector<double> acc = certified_accuracy(), e = empirical_accuracy();
   for (size_t i = 0; i < radii_.size(); ++i) {
-    std::snprintf(buf, sizeof buf, "  %7.3f   %7.2f%%\n", radii_[i], 100 * acc[i]);
+    if (emp)
+      std::snprintf(buf, sizeof buf, "  %7.3f   %8.2f%%   %8.2f%%\n", radii_[i], 100 * acc[i], 100 * e[i]);
+    else
+      std::snprintf(buf, sizeof buf, "  %7.3f   %8.2f%%\n", radii_[i], 100 * acc[i]);
     out += buf;
   }
   std::snprintf(buf, sizeof buf, "mean certified radius of correct samples: %.4f\n", mean_correct_radius());

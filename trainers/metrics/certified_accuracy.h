@@ -31,14 +31,27 @@ class CertifiedAccuracy {
   /// Mean certified radius of the correctly classified samples (0 when none).
   double mean_correct_radius() const;
 
-  /// {"samples", "clean_accuracy", "mean_correct_radius", "certified_accuracy": [{"eps", "accuracy"}]}.
+  /// Counts a batch's empirical robustness at radii()[i]: `robust` (bool [B]) is true
+  /// where an attack within radius i left the prediction correct. An attack may cover
+  /// only some of the samples (an expensive attack on a subset); it is reported when
+  /// every radius saw the same number of samples.
+  void add_empirical(size_t i, const Tensor& robust);
+  bool has_empirical() const;
+  /// Samples the attack covered (0 without add_empirical).
+  int64_t empirical_samples() const;
+  /// Fraction of the attacked samples robust at each radius (empty without add_empirical).
+  std::vector<double> empirical_accuracy() const;
+
+  /// {"samples", "clean_accuracy", "mean_correct_radius", "certified_accuracy": [{"eps", "accuracy"}]},
+  /// plus "empirical_accuracy": [{"eps", "accuracy"}] and "empirical_samples" when attacked.
   nlohmann::json to_json() const;
-  /// A text table of eps against certified accuracy.
+  /// A text table of eps against certified (and empirical) robust accuracy.
   std::string table() const;
 
  private:
   std::vector<double> radii_;
   std::vector<int64_t> certified_;  // per radius
+  std::vector<int64_t> empirical_, empirical_seen_;  // per radius: robust under attack, samples attacked
   int64_t correct_ = 0, total_ = 0;
   double radius_sum_ = 0;
 };
