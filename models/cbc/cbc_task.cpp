@@ -313,7 +313,10 @@ void write_cbc_exports(const CbcNet& model, const std::vector<std::string>& clas
 
   // The components are images: what the model detects (AAAI 2025, plot_components).
   Tensor images = model.components().reshape({k, 1, side, side});
-  io::write_png(io::image_grid(images, std::min<int64_t>(k, 10), 2, 1.0), (dir / "components.png").string());
+  Tensor grid = io::image_grid(images, std::min<int64_t>(k, 10), 2, 1.0);
+  // Drawn 3x larger (nearest neighbour) so that 28x28 components are readable.
+  grid = ops::upsample2d(grid.unsqueeze(0), 3 * grid.size(1), 3 * grid.size(2)).squeeze(0);
+  io::write_png(grid, (dir / "components.png").string());
 
   // Per concept a 2 x K map: positive reasoning (pi r, components that must be present)
   // above negative reasoning (pi (1 - r), components that must be absent)
@@ -426,13 +429,16 @@ void explain_cbc(const ExplainRequest& request) {
     std::cout << "detections d_k:";
     for (size_t k = 0; k < e["detections"].size(); ++k)
       std::cout << (k % 10 == 0 ? "\n  " : " ") << two_digits(int64_t(k)) << ":" << e["detections"][k].get<double>();
-    std::cout << "\nper concept: class, probability = positive + negative agreement\n";
+    std::cout << "\nper concept: its class, probability = positive + negative agreement\n";
     const int64_t concepts = int64_t(e["positive_agreement"].size());
     for (int64_t c = 0; c < concepts; ++c) {
       const double p = e["positive_agreement"][size_t(c)].get<double>(),
                    n = e["negative_agreement"][size_t(c)].get<double>();
-      std::cout << "  concept " << two_digits(c) << "  class " << model->concept_class(c) << "  " << p + n << " = "
-                << p << " + " << n << "\n";
+      const int64_t cls = model->concept_class(c);
+      std::cout << "  concept " << two_digits(c) << "  "
+                << std::left << std::setw(14)
+                << (cls < int64_t(split.class_names.size()) ? split.class_names[size_t(cls)] : std::to_string(cls))
+                << std::right << "  " << p + n << " = " << p << " + " << n << "\n";
     }
   }
   std::cout << "report: " << json_path << "\n";
