@@ -79,6 +79,22 @@ void print_evaluation(const CbcEvaluation& e, const std::string& split) {
             << e.certified.table();
 }
 
+/// Writes exports/robustness_<split>.json (the evaluation's JSON) and .md (its table).
+void write_robustness_report(const CbcNet& model, const CbcEvaluation& e, const std::string& split,
+                             const RunFolder& run) {
+  std::filesystem::create_directories(run.exports_dir());
+  const std::filesystem::path stem = run.exports_dir() / ("robustness_" + split);
+  nlohmann::json j = e.certified.to_json();
+  j["split"] = split;
+  j["variant"] = cbc_variant_name(model.options().variant);
+  j["squared"] = model.options().squared;
+  io::write_json_atomic(stem.string() + ".json", j);
+  std::string md = "# " + std::string(cbc_variant_name(model.options().variant)) +
+                   (model.options().squared ? " (squared distances)" : " (euclidean distances)") + ", " + split +
+                   " split\n\n```\n" + e.certified.table() + "```\n";
+  write_file_atomically(stem.string() + ".md", md);
+}
+
 }  // namespace
 
 ConfigSchema cbc_schema() {
@@ -265,6 +281,7 @@ void train_cbc(const TrainRequest& request) {
   std::cout << std::fixed << std::setprecision(2) << "test accuracy: " << 100.0 * test.confusion.accuracy()
             << "% after " << summary.epochs_done << " epochs (" << summary.seconds << " s of training)\n"
             << test.certified.table();
+  write_robustness_report(*model, test, "test", request.run);
   write_cbc_exports(*model, class_names_of(data.train), data.train.images.size(-1),
                     request.run.exports_dir().string());
   std::cout << "components: " << (request.run.exports_dir() / "components.png").string() << "\n"
@@ -279,6 +296,7 @@ void eval_cbc(const EvalRequest& request) {
   CbcEvaluation e = evaluate_cbc(*model, split, radii_of(request.config), request.split, !request.json,
                                  attack ? &*attack : nullptr, uint64_t(request.config.get_int("seed")) + 1,
                                  request.config.get_int("attack_samples"));
+  write_robustness_report(*model, e, request.split, request.run);
   if (request.json) {
     nlohmann::json j = e.confusion.to_json();
     j["split"] = request.split;
