@@ -14,7 +14,6 @@
 #include "engine/ops/ops.h"
 #include "engine/optim/adam.h"
 #include "kernels/cpu/cpu_backend.h"
-#include "trainers/data/batch_sampler.h"
 #include "trainers/data/data_loader.h"
 #include "trainers/metrics_writer.h"
 #include "trainers/progress_bar.h"
@@ -138,30 +137,6 @@ CbcOptions cbc_options(const Config& config, int64_t input_dim, int64_t num_clas
   return o;
 }
 
-const data::ImageDataset& CbcData::split(const std::string& name) const {
-  if (name == "train") return train;
-  if (name == "val") return validation;
-  if (name == "test") return test;
-  throw UsageError("unknown split '" + name + "' (expected train, val or test)");
-}
-
-CbcData load_cbc_data(const Config& config) {
-  const std::string name = config.get_string("dataset");
-  const std::filesystem::path dir = config.get_string("data_dir");
-  data::ImageDataset full = data::load_dataset(name, data::Split::train, dir);
-  const int64_t val_size = config.get_int("validation_size");
-  if (val_size < 0 || val_size >= full.size())
-    throw ConfigError(config.origin("validation_size") + ": validation_size must be in [0, " +
-                      std::to_string(full.size()) + ")");
-  data::TrainValSplit split = data::train_validation_split(full.size(), val_size, uint64_t(config.get_int("seed")));
-  std::vector<int64_t> train_ids = split.train;
-  const int64_t subset = config.get_int("train_subset");
-  if (subset < 0) throw ConfigError(config.origin("train_subset") + ": train_subset must be >= 0");
-  if (subset > 0 && subset < int64_t(train_ids.size())) train_ids.resize(size_t(subset));
-  return {full.subset(train_ids, "[train]"), full.subset(split.validation, "[val]"),
-          data::load_dataset(name, data::Split::test, dir)};
-}
-
 CbcEvaluation evaluate_cbc(const CbcNet& model, const data::ImageDataset& dataset, const std::vector<double>& radii,
                            const std::string& label, bool show_progress, const metrics::L2AttackOptions* attack,
                            uint64_t attack_seed, int64_t attack_samples) {
@@ -221,7 +196,7 @@ std::optional<metrics::L2AttackOptions> cbc_attack_options(const Config& config)
 
 void train_cbc(const TrainRequest& request) {
   const Config& config = request.config;
-  CbcData data = load_cbc_data(config);
+  RunData data = load_run_data(config);
   const uint64_t seed = uint64_t(config.get_int("seed"));
   const std::vector<double> radii = radii_of(config);
   manual_seed(seed);
@@ -289,7 +264,7 @@ void train_cbc(const TrainRequest& request) {
 }
 
 void eval_cbc(const EvalRequest& request) {
-  CbcData data = load_cbc_data(request.config);
+  RunData data = load_run_data(request.config);
   const data::ImageDataset& split = data.split(request.split);
   auto model = load_trained(request.config, request.run, data.train);
   const auto attack = cbc_attack_options(request.config);
@@ -310,7 +285,7 @@ void eval_cbc(const EvalRequest& request) {
 }
 
 void export_cbc(const ExportRequest& request) {
-  CbcData data = load_cbc_data(request.config);
+  RunData data = load_run_data(request.config);
   auto model = load_trained(request.config, request.run, data.train);
   write_cbc_exports(*model, class_names_of(data.train), data.train.images.size(-1),
                     request.run.exports_dir().string());
@@ -425,7 +400,7 @@ nlohmann::json explain_cbc_one(const CbcNet& model, const data::ImageDataset& da
 }
 
 void explain_cbc(const ExplainRequest& request) {
-  CbcData data = load_cbc_data(request.config);
+  RunData data = load_run_data(request.config);
   const data::ImageDataset& split = data.split(request.split);
   auto model = load_trained(request.config, request.run, data.train);
   nlohmann::json e = explain_cbc_one(*model, split, request.index);
@@ -464,7 +439,7 @@ void explain_cbc(const ExplainRequest& request) {
 
 void bench_cbc(const BenchRequest& request) {
   const Config& config = request.config;
-  CbcData data = load_cbc_data(config);
+  RunData data = load_run_data(config);
   manual_seed(uint64_t(config.get_int("seed")));
   auto model = build_model(config, data.train);
   optim::AdamOptions adam;

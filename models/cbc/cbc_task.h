@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "models/cbc/cbc.h"
+#include "models/common/run_data.h"
 #include "trainers/config.h"
 #include "trainers/data/image_dataset.h"
 #include "trainers/metrics/certified_accuracy.h"
@@ -21,12 +22,6 @@ namespace glassbox::models {
 ConfigSchema cbc_schema();
 CbcOptions cbc_options(const Config& config, int64_t input_dim, int64_t num_classes);
 
-/// The data of a run: the training set minus the held-out validation set, and the test set.
-struct CbcData {
-  data::ImageDataset train, validation, test;
-  const data::ImageDataset& split(const std::string& name) const;
-};
-CbcData load_cbc_data(const Config& config);
 
 /// Predictions and certified radii of a whole data set.
 struct CbcEvaluation {
