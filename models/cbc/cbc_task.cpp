@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "engine/autograd/grad_mode.h"
+#include "engine/io/atomic_file.h"
 #include "engine/io/json_file.h"
 #include "engine/io/png.h"
 #include "engine/ops/ops.h"
@@ -91,7 +92,7 @@ void write_robustness_report(const CbcNet& model, const CbcEvaluation& e, const 
   std::string md = "# " + std::string(cbc_variant_name(model.options().variant)) +
                    (model.options().squared ? " (squared distances)" : " (euclidean distances)") + ", " + split +
                    " split\n\n```\n" + e.certified.table() + "```\n";
-  write_file_atomically(stem.string() + ".md", md);
+  io::write_bytes_atomic(stem.string() + ".md", md);
 }
 
 }  // namespace
