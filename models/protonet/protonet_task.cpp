@@ -15,7 +15,6 @@
 #include "engine/ops/ops.h"
 #include "engine/optim/adam.h"
 #include "kernels/cpu/cpu_backend.h"
-#include "trainers/data/batch_sampler.h"
 #include "trainers/data/data_loader.h"
 #include "trainers/metrics/classification.h"
 #include "trainers/metrics_writer.h"
@@ -105,32 +104,6 @@ ProtoNetOptions protonet_options(const Config& config, int64_t num_classes) {
 ProtoNetLossWeights protonet_loss_weights(const Config& config) {
   return {config.get_double("lambda_class"), config.get_double("lambda_ae"), config.get_double("lambda_r1"),
           config.get_double("lambda_r2")};
-}
-
-const data::ImageDataset& ProtoNetData::split(const std::string& name) const {
-  if (name == "train") return train;
-  if (name == "val") return validation;
-  if (name == "test") return test;
-  throw UsageError("unknown split '" + name + "' (expected train, val or test)");
-}
-
-ProtoNetData load_protonet_data(const Config& config) {
-  const std::string name = config.get_string("dataset");
-  const std::filesystem::path dir = config.get_string("data_dir");
-  data::ImageDataset full = data::load_dataset(name, data::Split::train, dir);
-  const int64_t val_size = config.get_int("validation_size");
-  if (val_size < 0 || val_size >= full.size())
-    throw ConfigError(config.origin("validation_size") + ": validation_size must be in [0, " +
-                      std::to_string(full.size()) + ")");
-  // The paper holds out 5,000 of the 60,000 training images for validation.
-  data::TrainValSplit split = data::train_validation_split(full.size(), val_size, uint64_t(config.get_int("seed")));
-  std::vector<int64_t> train_ids = split.train;
-  const int64_t subset = config.get_int("train_subset");
-  if (subset < 0) throw ConfigError(config.origin("train_subset") + ": train_subset must be >= 0");
-  if (subset > 0 && subset < int64_t(train_ids.size())) train_ids.resize(size_t(subset));
-  ProtoNetData d{full.subset(train_ids, "[train]"), full.subset(split.validation, "[val]"),
-                 data::load_dataset(name, data::Split::test, dir)};
-  return d;
 }
 
 void train_protonet(const TrainRequest& request) {

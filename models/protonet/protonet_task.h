@@ -3,6 +3,7 @@
 // explain / bench handlers that `glassbox` dispatches to.
 #include <nlohmann/json.hpp>
 
+#include "models/common/run_data.h"
 #include "models/protonet/protonet.h"
 #include "trainers/config.h"
 #include "trainers/data/image_dataset.h"
@@ -15,13 +16,9 @@ ConfigSchema protonet_schema();
 ProtoNetOptions protonet_options(const Config& config, int64_t num_classes);
 ProtoNetLossWeights protonet_loss_weights(const Config& config);
 
-/// The data of a run: the training set minus the held-out validation set, and the test set.
-struct ProtoNetData {
-  data::ImageDataset train, validation, test;
-  /// The split called "train", "val" or "test".
-  const data::ImageDataset& split(const std::string& name) const;
-};
-ProtoNetData load_protonet_data(const Config& config);
+/// The data of a run (the paper holds out 5,000 of the 60,000 training images).
+using ProtoNetData = RunData;
+inline ProtoNetData load_protonet_data(const Config& config) { return load_run_data(config); }
 
 void train_protonet(const TrainRequest& request);
 void eval_protonet(const EvalRequest& request);
