@@ -1,0 +1,452 @@
+#include "models/tell/tell_task.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <limits>
+#include <numeric>
+
+#include "engine/autograd/grad_mode.h"
+#include "engine/io/json_file.h"
+#include "engine/io/png.h"
+#include "engine/ops/ops.h"
+#include "engine/optim/adadelta.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "models/common/kmeans.h"
+#include "trainers/data/data_loader.h"
+#include "trainers/metrics_writer.h"
+#include "trainers/trainer.h"
+#include "trainers/training_schema.h"
+#include "trainers/usage_error.h"
+
+namespace glassbox::models {
+
+namespace {
+
+constexpr const char* kModelName = "tell";
+constexpr int64_t kEvalBatch = 1000;
+constexpr int64_t kMembersShown = 8;  // nearest and farthest members per cluster in cluster_members.png
+
+std::unique_ptr<Tell> build_model(const Config& config) {
+  Generator gen(uint64_t(config.get_int("seed")));
+  return std::make_unique<Tell>(tell_options(config), gen);
+}
+
+std::unique_ptr<Tell> load_trained(const Config& config, const RunFolder& run) {
+  auto model = build_model(config);
+  train::Trainer::load_model(*model, run);
+  model->eval();
+  return model;
+}
+
+optim::AdadeltaOptions adadelta_options(const Config& config) {
+  optim::AdadeltaOptions o;
+  o.lr = config.get_double("lr");
+  o.rho = config.get_double("rho");
+  o.eps = config.get_double("eps");
+  return o;
+}
+
+std::string label_name(const data::ImageDataset& d, int64_t label) {
+  return label >= 0 && label < int64_t(d.class_names.size()) ? d.class_names[size_t(label)] : std::to_string(label);
+}
+
+/// Everything one training run (one restart) needs; the run's outcome is its final evaluation.
+TellEvaluation train_one(const Config& config, const RunFolder& run, const data::ImageDataset& data, bool resume,
+                         bool& interrupted) {
+  const uint64_t seed = uint64_t(config.get_int("seed"));
+  manual_seed(seed);
+  auto model = build_model(config);
+  optim::Adadelta optimizer(model->parameters(), adadelta_options(config));
+  int64_t current_epoch = 0;
+  model->attach_normalised_updates(optimizer, [&current_epoch] { return Tell::centres_move(current_epoch); });
+
+  data::LoaderOptions lo;
+  lo.batch_size = config.get_int("batch_size");
+  lo.seed = seed;
+  lo.drop_last = true;  // as the official code: every step sees a full batch
+  data::DataLoader loader(data, lo);
+  if (loader.num_batches() == 0)
+    throw ConfigError(config.origin("batch_size") + ": batch_size " + std::to_string(lo.batch_size) +
+                      " is larger than the " + std::to_string(data.size()) + " images");
+
+  train::TrainerOptions to;
+  to.model_name = kModelName;
+  to.epochs = config.get_int("epochs");
+  to.seed = seed;
+  to.checkpoint_every = config.get_int("checkpoint_every");
+  train::Trainer trainer(*model, optimizer, run, config, to);
+
+  const int64_t eval_every = std::max<int64_t>(1, config.get_int("eval_every"));
+  std::cerr << "tell: " << model->num_parameters() << " parameters, " << data.size() << " images of "
+            << data.name << ", seed " << seed << "\n";
+  auto summary = trainer.fit(
+      loader,
+      [&](const data::Batch& batch, int64_t epoch) {
+        current_epoch = epoch;
+        TellOutput out = model->forward(batch.images, epoch);
+        TellLoss l = model->loss(out, batch.images);
+        return train::StepResult{l.total, {{"rec", l.reconstruction}, {"clu", l.clustering}}};
+      },
+      [&](int64_t epochs_done) {
+        nlohmann::json m = nlohmann::json::object();
+        if (epochs_done % eval_every != 0 && epochs_done != to.epochs) return m;
+        model->eval();
+        TellEvaluation e = evaluate_tell(*model, data);
+        m = e.scores.to_json();
+        m["clu_all"] = e.clustering_loss;
+        std::cerr << std::fixed << std::setprecision(2) << "epoch " << epochs_done << ": ACC "
+                  << 100 * e.scores.accuracy << "  NMI " << 100 * e.scores.nmi << "  ARI " << 100 * e.scores.ari
+                  << "  AMI " << 100 * e.scores.ami << std::setprecision(6) << "  L_clu " << e.clustering_loss
+                  << "\n";
+        return m;
+      },
+      resume);
+  interrupted = summary.interrupted;
+  model->eval();
+  TellEvaluation final_eval = interrupted ? TellEvaluation{} : evaluate_tell(*model, data);
+  if (!interrupted)
+    MetricsWriter(run.metrics_file())
+        .write({{"final", true},
+                {"accuracy", final_eval.scores.accuracy},
+                {"nmi", final_eval.scores.nmi},
+                {"ari", final_eval.scores.ari},
+                {"ami", final_eval.scores.ami},
+                {"clu_all", final_eval.clustering_loss},
+                {"seconds", summary.seconds}});
+  return final_eval;
+}
+
+void print_scores(const std::string& what, const TellEvaluation& e) {
+  std::cout << std::fixed << std::setprecision(2) << what << ": ACC " << 100 * e.scores.accuracy << "%  NMI "
+            << 100 * e.scores.nmi << "%  ARI " << 100 * e.scores.ari << "%  AMI " << 100 * e.scores.ami << "%  L_clu "
+            << std::setprecision(6) << e.clustering_loss << "\n";
+}
+
+}  // namespace
+
+ConfigSchema tell_schema() {
+  ConfigSchema s = common_training_schema();
+  s.add("num_clusters", ConfigType::integer, "10", "K, the cluster centres (MNIST: 10)")
+      .add("latent_dim", ConfigType::integer, "10", "d of the unit-sphere features (paper: 10)")
+      .add("hidden", ConfigType::integer, "256", "width of the encoder/decoder fully connected layer (paper: 256)")
+      .add("alpha", ConfigType::real, "0.001", "scale of the cluster layer W = 2 alpha Omega (code: 0.001)")
+      .add("lambda", ConfigType::real, "0.01", "weight of L_clu (paper: 0.01)")
+      .add("grad_fraction", ConfigType::real, "0.1",
+           "each centre's gradient is rescaled to this fraction of its length (paper: 10%)")
+      .add("lr", ConfigType::real, "1.0", "Adadelta learning rate (code: 1.0, PyTorch's default)")
+      .add("rho", ConfigType::real, "0.9", "Adadelta rho")
+      .add("eps", ConfigType::real, "1e-6", "Adadelta eps")
+      .add("use_test", ConfigType::boolean, "true", "cluster the test split too (paper: all 70,000 MNIST digits)")
+      .add("subset", ConfigType::integer, "0", "cluster the first N images only (0: all)")
+      .add("eval_every", ConfigType::integer, "50", "epochs between evaluations on every image (code: 50)")
+      .add("kmeans_restarts", ConfigType::integer, "10",
+           "k-means++ restarts of the k-means baseline `glassbox eval` runs on the same features (0: none)")
+      .add("restarts", ConfigType::integer, "1",
+           "independent runs with seeds seed, seed+1, ...; the one with the lowest L_clu is kept (paper: 5)");
+  return s;
+}
+
+TellOptions tell_options(const Config& config) {
+  TellOptions o;
+  o.num_clusters = config.get_int("num_clusters");
+  o.latent_dim = config.get_int("latent_dim");
+  o.hidden = config.get_int("hidden");
+  o.alpha = config.get_double("alpha");
+  o.lambda = config.get_double("lambda");
+  o.grad_fraction = config.get_double("grad_fraction");
+  return o;
+}
+
+data::ImageDataset load_tell_data(const Config& config) {
+  const std::string name = config.get_string("dataset");
+  const std::filesystem::path dir = config.get_string("data_dir");
+  data::ImageDataset d = data::load_dataset(name, data::Split::train, dir);
+  if (config.get_bool("use_test")) {
+    data::ImageDataset test = data::load_dataset(name, data::Split::test, dir);
+    d.images = ops::concat({d.images, test.images}, 0);
+    d.labels = ops::concat({d.labels, test.labels}, 0);
+    d.name = name + "/train+test";
+  }
+  const int64_t subset = config.get_int("subset");
+  if (subset < 0) throw ConfigError(config.origin("subset") + ": subset must be >= 0");
+  if (subset > 0 && subset < d.size()) {
+    std::vector<int64_t> ids(static_cast<size_t>(subset));
+    std::iota(ids.begin(), ids.end(), 0);
+    d = d.subset(ids, "[:" + std::to_string(subset) + "]");
+  }
+  return d;
+}
+
+TellEvaluation evaluate_tell(const Tell& model, const data::ImageDataset& data) {
+  NoGradGuard no_grad;
+  TellEvaluation e;
+  std::vector<Tensor> parts;
+  double clu_sum = 0;
+  const double alpha = model.options().alpha, lambda = model.options().lambda;
+  for (int64_t start = 0; start < data.size(); start += kEvalBatch) {
+    const int64_t len = std::min(kEvalBatch, data.size() - start);
+    Tensor z = model.encode(data.images.narrow(0, start, len));
+    Tensor c = model.scores(z);
+    ops::ValuesIndices best = ops::max(c, 1);
+    // Per sample, the K entries of (2 alpha - delta c) sum to K * 2 alpha - max_k c.
+    const double k = double(model.options().num_clusters);
+    clu_sum += ops::sum(ops::rsub(best.values, 2.0 * alpha * k)).item() / k;
+    std::vector<int64_t> a = best.indices.to_vector<int64_t>();
+    e.assignment.insert(e.assignment.end(), a.begin(), a.end());
+    parts.push_back(z);
+  }
+  e.latent = parts.empty() ? Tensor() : ops::concat(parts, 0);
+  e.clustering_loss = data.size() > 0 ? lambda / alpha * clu_sum / double(data.size()) : 0.0;
+  e.scores = metrics::score_clustering(data.labels.to_vector<int64_t>(), e.assignment);
+  return e;
+}
+
+void train_tell(const TrainRequest& request) {
+  const Config& config = request.config;
+  data::ImageDataset data = load_tell_data(config);
+  const int64_t restarts = config.get_int("restarts");
+  if (restarts < 1) throw ConfigError(config.origin("restarts") + ": restarts must be >= 1");
+  bool interrupted = false;
+  if (restarts == 1) {
+    TellEvaluation e = train_one(config, request.run, data, request.resume, interrupted);
+    if (interrupted) return;
+    print_scores("clustering of " + data.name, e);
+  } else {
+    // The paper (Appendix B) trains 5 initialisations and reports the one with the lowest
+    // L_clu, which needs no labels. Each restart is a complete run folder of its own.
+    double best_loss = std::numeric_limits<double>::infinity();
+    int64_t best = -1;
+    nlohmann::json table = nlohmann::json::array();
+    for (int64_t r = 0; r < restarts; ++r) {
+      Config c = config;
+      c.set("seed", std::to_string(config.get_int("seed") + r), "restart " + std::to_string(r));
+      c.set("restarts", "1", "restart " + std::to_string(r));
+      const std::filesystem::path root = request.run.root() / ("restart-" + std::to_string(r));
+      const bool exists = std::filesystem::exists(root / "run.json");
+      RunFolder sub = RunFolder::create(root, exists);
+      if (!exists) sub.write_config(kModelName, c);
+      const bool resume = exists && std::filesystem::exists(train::Trainer::latest_checkpoint(sub));
+      TellEvaluation e = train_one(c, sub, data, resume, interrupted);
+      if (interrupted) return;
+      print_scores("restart " + std::to_string(r) + " (seed " + std::to_string(c.get_int("seed")) + ")", e);
+      table.push_back({{"restart", r}, {"seed", c.get_int("seed")}, {"clu_all", e.clustering_loss},
+                       {"scores", e.scores.to_json()}});
+      if (e.clustering_loss < best_loss) {
+        best_loss = e.clustering_loss;
+        best = r;
+      }
+    }
+    // The chosen restart's checkpoints become the run's own, so eval/export use it.
+    const RunFolder chosen = RunFolder::open(request.run.root() / ("restart-" + std::to_string(best)));
+    std::filesystem::create_directories(request.run.checkpoints_dir());
+    for (const char* f : {"latest.safetensors", "latest.json"})
+      std::filesystem::copy_file(chosen.checkpoints_dir() / f, request.run.checkpoints_dir() / f,
+                                 std::filesystem::copy_options::overwrite_existing);
+    MetricsWriter(request.run.metrics_file()).write({{"restarts", table}, {"chosen_restart", best}});
+    std::cout << "kept restart " << best << " (lowest L_clu " << std::setprecision(6) << best_loss << ")\n";
+  }
+  auto model = load_trained(config, request.run);
+  write_tell_exports(*model, data, request.run.exports_dir().string());
+  std::cout << "centres: " << (request.run.exports_dir() / "centres.png").string() << "\n"
+            << "exports: " << request.run.exports_dir().string() << "\n";
+}
+
+void eval_tell(const EvalRequest& request) {
+  // A clustering is scored on the images it clustered (the paper: all 70,000 MNIST
+  // digits), so --split does not apply; the data set is the one the config names.
+  data::ImageDataset data = load_tell_data(request.config);
+  auto model = load_trained(request.config, request.run);
+  TellEvaluation e = evaluate_tell(*model, data);
+  // The baseline of the paper's Table 4: k-means on the same features z. With lambda = 0
+  // the run is the autoencoder trained with L_rec alone, TELL's two-stage counterpart.
+  KMeansOptions ko;
+  ko.k = model->options().num_clusters;
+  ko.restarts = request.config.get_int("kmeans_restarts");
+  ko.seed = uint64_t(request.config.get_int("seed"));
+  metrics::ClusteringScores km;
+  if (ko.restarts > 0) {
+    KMeansResult r = kmeans(e.latent.to_vector<double>(), e.latent.size(0), e.latent.size(1), ko);
+    km = metrics::score_clustering(data.labels.to_vector<int64_t>(), r.assignment);
+  }
+  if (request.json) {
+    nlohmann::json j = e.scores.to_json();
+    j["split"] = data.name;
+    j["clu_all"] = e.clustering_loss;
+    if (ko.restarts > 0) j["kmeans"] = km.to_json();
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << "TELL clustering of " << data.name << ":\n" << e.scores.table();
+    if (ko.restarts > 0)
+      std::cout << "k-means (k-means++, " << ko.restarts << " restarts) on the same features:\n" << km.table();
+  }
+}
+
+void export_tell(const ExportRequest& request) {
+  data::ImageDataset data = load_tell_data(request.config);
+  auto model = load_trained(request.config, request.run);
+  write_tell_exports(*model, data, request.run.exports_dir().string());
+}
+
+void write_tell_exports(const Tell& model, const data::ImageDataset& data, const std::string& dir_name) {
+  NoGradGuard no_grad;
+  const std::filesystem::path dir(dir_name);
+  std::filesystem::create_directories(dir);
+  const int64_t K = model.options().num_clusters;
+  Tensor omega = model.centres();
+  // The decoded centres: the prototype image of each cluster (paper Fig. 4).
+  Tensor decoded = model.decode(omega);
+  io::write_png(io::image_grid(decoded, std::min<int64_t>(K, 5), 2, 1.0), (dir / "centres.png").string());
+
+  TellEvaluation e = evaluate_tell(model, data);
+  const metrics::Contingency table = metrics::contingency(data.labels.to_vector<int64_t>(), e.assignment);
+  const std::vector<int64_t> matched = metrics::match_clusters_to_labels(table);
+
+  // Each cluster's members ordered by cosine similarity to its centre (= Omega_k^T z).
+  std::vector<double> sim = ops::matmul(e.latent, omega.mT()).to_vector<double>();
+  std::vector<std::vector<int64_t>> members(static_cast<size_t>(K));
+  for (int64_t i = 0; i < int64_t(e.assignment.size()); ++i) members[size_t(e.assignment[size_t(i)])].push_back(i);
+  Tensor blank = Tensor::zeros({1, decoded.size(1), decoded.size(2), decoded.size(3)});
+  std::vector<Tensor> rows;
+  nlohmann::json clusters = nlohmann::json::array();
+  const std::vector<double> centre_values = omega.to_vector<double>();
+  const int64_t d = omega.size(1);
+  for (int64_t k = 0; k < K; ++k) {
+    std::vector<int64_t>& m = members[size_t(k)];
+    std::sort(m.begin(), m.end(),
+              [&](int64_t a, int64_t b) { return sim[size_t(a * K + k)] > sim[size_t(b * K + k)]; });
+    std::vector<Tensor> row = {decoded.narrow(0, k, 1)};
+    const int64_t shown = std::min<int64_t>(kMembersShown, int64_t(m.size()));
+    auto add = [&](const std::vector<int64_t>& ids) {
+      if (!ids.empty()) row.push_back(data.gather(ids).images);
+      for (int64_t f = int64_t(ids.size()); f < kMembersShown; ++f) row.push_back(blank);
+    };
+    add(std::vector<int64_t>(m.begin(), m.begin() + shown));
+    add(std::vector<int64_t>(m.end() - shown, m.end()));
+    rows.push_back(ops::concat(row, 0));
+
+    int64_t majority = -1, majority_count = 0;
+    for (int64_t l = 0; l < table.num_labels; ++l)
+      if (table.at(l, k) > majority_count) {
+        majority = l;
+        majority_count = table.at(l, k);
+      }
+    clusters.push_back(
+        {{"index", k},
+         {"size", int64_t(m.size())},
+         {"centre", std::vector<double>(centre_values.begin() + k * d, centre_values.begin() + (k + 1) * d)},
+         {"majority_label", majority},
+         {"majority_label_name", majority < 0 ? "" : label_name(data, majority)},
+         {"majority_fraction", m.empty() ? 0.0 : double(majority_count) / double(m.size())},
+         {"matched_label", matched[size_t(k)]},
+         {"matched_label_name", matched[size_t(k)] < 0 ? "" : label_name(data, matched[size_t(k)])}});
+  }
+  io::write_png(io::image_grid(ops::concat(rows, 0), 1 + 2 * kMembersShown, 2, 1.0),
+                (dir / "cluster_members.png").string());
+  io::write_json_atomic((dir / "centres.json").string(),
+                        {{"model", kModelName},
+                         {"data", data.name},
+                         {"alpha", model.options().alpha},
+                         {"latent_dim", d},
+                         {"class_names", data.class_names},
+                         {"scores", e.scores.to_json()},
+                         {"clu_all", e.clustering_loss},
+                         {"clusters", clusters}});
+}
+
+nlohmann::json explain_tell_one(const Tell& model, const data::ImageDataset& data, int64_t index) {
+  if (index < 0 || index >= data.size())
+    throw UsageError("--index " + std::to_string(index) + " is outside " + data.name + " (" +
+                     std::to_string(data.size()) + " images)");
+  NoGradGuard no_grad;
+  data::Batch b = data.gather({index});
+  Tensor z = model.encode(b.images);
+  // Both z and Omega_k have unit length, so Omega_k^T z is the cosine similarity and
+  // ||z - Omega_k||^2 = 2 - 2 cos: the most similar centre is the nearest.
+  std::vector<double> cos = ops::matmul(z, model.centres().mT()).to_vector<double>();
+  const int64_t cluster = std::max_element(cos.begin(), cos.end()) - cos.begin();
+  const int64_t label = b.labels.to_vector<int64_t>()[0];
+  std::vector<double> dist;
+  for (double c : cos) dist.push_back(std::sqrt(std::max(0.0, 2.0 - 2.0 * c)));
+  return {{"index", index},
+          {"data", data.name},
+          {"label", label},
+          {"label_name", label_name(data, label)},
+          {"cluster", cluster},
+          {"cosine_similarity", cos},
+          {"distance", dist}};
+}
+
+void explain_tell(const ExplainRequest& request) {
+  data::ImageDataset data = load_tell_data(request.config);
+  auto model = load_trained(request.config, request.run);
+  nlohmann::json e = explain_tell_one(*model, data, request.index);
+  // The label each cluster was matched to, when the run has been exported.
+  const auto centres_json = request.run.exports_dir() / "centres.json";
+  if (std::filesystem::exists(centres_json)) {
+    nlohmann::json c = io::read_json(centres_json.string());
+    const auto& cluster = c.at("clusters").at(e["cluster"].get<size_t>());
+    e["cluster_matched_label"] = cluster.at("matched_label");
+    e["cluster_matched_label_name"] = cluster.at("matched_label_name");
+  }
+  if (request.json) {
+    std::cout << e.dump() << "\n";
+    return;
+  }
+  std::cout << std::fixed << std::setprecision(4) << data.name << " image " << request.index << " (label "
+            << e["label_name"].get<std::string>() << ") is in cluster " << e["cluster"].get<int64_t>();
+  if (e.contains("cluster_matched_label_name"))
+    std::cout << " (matched to " << e["cluster_matched_label_name"].get<std::string>() << ")";
+  std::cout << "\ncosine similarity to each centre:\n";
+  for (size_t k = 0; k < e["cosine_similarity"].size(); ++k)
+    std::cout << "  centre " << k << "  " << std::setw(8) << e["cosine_similarity"][k].get<double>()
+              << (int64_t(k) == e["cluster"].get<int64_t>() ? "  <- nearest" : "") << "\n";
+}
+
+void bench_tell(const BenchRequest& request) {
+  const Config& config = request.config;
+  data::ImageDataset data = load_tell_data(config);
+  manual_seed(uint64_t(config.get_int("seed")));
+  auto model = build_model(config);
+  optim::Adadelta optimizer(model->parameters(), adadelta_options(config));
+  int64_t epoch = 0;
+  model->attach_normalised_updates(optimizer, [&epoch] { return Tell::centres_move(epoch); });
+  const int64_t batch = config.get_int("batch_size");
+  data::LoaderOptions lo;
+  lo.batch_size = batch;
+  lo.seed = uint64_t(config.get_int("seed"));
+  lo.drop_last = true;
+  data::DataLoader loader(data, lo);
+  const int64_t warmup = 3;
+  std::vector<double> ms;
+  for (int64_t s = 0; s < warmup + request.steps; ++s) {
+    epoch = s % 2;  // both halves of the alternation
+    data::Batch b = loader.batch(0, s % loader.num_batches());
+    auto t0 = std::chrono::steady_clock::now();
+    TellLoss l = model->loss(model->forward(b.images, epoch), b.images);
+    optimizer.zero_grad();
+    l.total.backward();
+    optimizer.step();
+    auto t1 = std::chrono::steady_clock::now();
+    if (s >= warmup) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  auto pct = [&](double q) { return ms.empty() ? 0.0 : ms[size_t(q * double(ms.size() - 1) + 0.5)]; };
+  std::cerr << std::fixed << std::setprecision(2) << "tell training step (batch " << batch << ", "
+            << kernels::cpu_threads() << " threads): median " << pct(0.5) << " ms, p10 " << pct(0.1) << " ms, p90 "
+            << pct(0.9) << " ms over " << ms.size() << " steps\n";
+  std::cout << nlohmann::json{{"model", kModelName}, {"threads", kernels::cpu_threads()}, {"batch", batch},
+                              {"median_ms", pct(0.5)}, {"p10_ms", pct(0.1)}, {"p90_ms", pct(0.9)}}
+                   .dump()
+            << "\n";
+}
+
+namespace {
+const ModelRegistrar registrar{{kModelName,
+                                "TELL (Peng et al. 2022): k-means as a network layer, its centres decoded to images",
+                                tell_schema(), train_tell, eval_tell, export_tell, explain_tell, bench_tell}};
+}  // namespace
+
+}  // namespace glassbox::models

@@ -1,0 +1,45 @@
+#pragma once
+// TELL as a CLI task: its configuration schema, the clustering evaluation, and the
+// train / eval / export / explain / bench handlers that `glassbox` dispatches to.
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "models/tell/tell.h"
+#include "trainers/config.h"
+#include "trainers/data/image_dataset.h"
+#include "trainers/metrics/clustering.h"
+#include "trainers/model_registry.h"
+
+namespace glassbox::models {
+
+/// Every key tell_*.cfg may hold (the common training keys included).
+ConfigSchema tell_schema();
+TellOptions tell_options(const Config& config);
+
+/// The images TELL clusters: the training split, plus the test split when `use_test`
+/// (the paper clusters all 70,000 MNIST digits), cut to the first `subset` when > 0.
+data::ImageDataset load_tell_data(const Config& config);
+
+/// A trained model applied to a whole data set (eval mode, no gradients).
+struct TellEvaluation {
+  Tensor latent;                    // z [N, d]
+  std::vector<int64_t> assignment;  // nearest centre per sample
+  metrics::ClusteringScores scores;
+  /// The code's L_clu averaged over every sample: (lambda / alpha) mean_{i,k}(2 alpha - delta c),
+  /// the criterion the paper selects restarts by.
+  double clustering_loss = 0;
+};
+TellEvaluation evaluate_tell(const Tell& model, const data::ImageDataset& data);
+
+void train_tell(const TrainRequest& request);
+void eval_tell(const EvalRequest& request);
+void export_tell(const ExportRequest& request);
+void explain_tell(const ExplainRequest& request);
+void bench_tell(const BenchRequest& request);
+
+/// Writes centres.png, centres.json and cluster_members.png into `dir`.
+void write_tell_exports(const Tell& model, const data::ImageDataset& data, const std::string& dir);
+/// One image's cosine similarity to every centre, its cluster and that cluster's label.
+nlohmann::json explain_tell_one(const Tell& model, const data::ImageDataset& data, int64_t index);
+
+}  // namespace glassbox::models

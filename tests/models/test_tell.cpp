@@ -1,0 +1,332 @@
+// TELL: the network's shapes, its loss terms against hand-computed values, the
+// normalised updates, the per-epoch alternation, learning on a small synthetic set,
+// checkpoints and exports.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "engine/autograd/grad_mode.h"
+#include "engine/io/json_file.h"
+#include "engine/io/png.h"
+#include "engine/ops/ops.h"
+#include "engine/optim/adadelta.h"
+#include "models/tell/tell.h"
+#include "models/tell/tell_task.h"
+#include "tests/support/temp_dir.h"
+#include "trainers/trainer.h"
+
+using namespace glassbox;
+using namespace glassbox::models;
+using glassbox::testing::TempDir;
+
+namespace {
+
+constexpr int64_t kSide = 12;
+
+/// n images of side kSide in `classes` classes: class c is a bright 4x4 square in one of
+/// the quadrant-like places, plus noise.
+data::ImageDataset synthetic_images(int64_t n, int64_t classes, uint64_t seed) {
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  std::uniform_real_distribution<float> noise(0.0f, 0.15f);
+  std::vector<float> pixels(size_t(n * kSide * kSide));
+  std::vector<int64_t> labels(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t c = i % classes;
+    labels[size_t(i)] = c;
+    const int64_t r0 = 1 + (c % 2) * 6, c0 = 1 + (c / 2) * 6;
+    for (int64_t y = 0; y < kSide; ++y)
+      for (int64_t x = 0; x < kSide; ++x) {
+        const bool on = y >= r0 && y < r0 + 4 && x >= c0 && x < c0 + 4;
+        pixels[size_t((i * kSide + y) * kSide + x)] = on ? 0.9f : noise(rng);
+      }
+  }
+  data::ImageDataset d;
+  d.name = "synthetic";
+  d.images = Tensor::from_vector(pixels, {n, 1, kSide, kSide});
+  d.labels = Tensor::from_vector(labels, {n});
+  d.num_classes = classes;
+  for (int64_t c = 0; c < classes; ++c) d.class_names.push_back("class" + std::to_string(c));
+  return d;
+}
+
+TellOptions small_options(int64_t clusters) {
+  TellOptions o;
+  o.image_size = kSide;
+  o.hidden = 32;
+  o.latent_dim = 4;
+  o.num_clusters = clusters;
+  return o;
+}
+
+std::vector<double> row_norms(const Tensor& x) {
+  NoGradGuard ng;
+  return ops::norm(x, {1}).to_vector<double>();
+}
+
+bool same_parameters(const nn::Module& a, const nn::Module& b) {
+  auto sa = a.state_dict(), sb = b.state_dict();
+  if (sa.size() != sb.size()) return false;
+  for (auto& [name, t] : sa)
+    if (t.to_vector<double>() != sb.at(name).to_vector<double>()) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST(Tell, ShapesFollowThePaper) {
+  Generator gen(1);
+  Tell net(TellOptions{}, gen);
+  // PyTorch's NetConv(channel=1, inner_dim=784, class_num=10) has 445,615 parameters:
+  // encoder 222,394 (convs + BN + fc 784-256-10), decoder 223,121, cluster layer 100.
+  EXPECT_EQ(net.num_parameters(), 445615);
+  Tensor x = ops::rand({3, 1, 28, 28});
+  TellOutput out = net.forward(x, 0);
+  EXPECT_EQ(out.latent.shape(), (Shape{3, 10}));
+  EXPECT_EQ(out.scores.shape(), (Shape{3, 10}));
+  EXPECT_EQ(out.assignment.shape(), (Shape{3}));
+  EXPECT_EQ(out.reconstruction.shape(), (Shape{3, 1, 28, 28}));
+  for (double n : row_norms(out.latent)) EXPECT_NEAR(n, 1.0, 1e-5);
+  // The centres start on the sphere of radius 2 alpha.
+  for (double n : row_norms(net.cluster_weight())) EXPECT_NEAR(n, 0.002, 1e-8);
+  for (double n : row_norms(net.centres())) EXPECT_NEAR(n, 1.0, 1e-5);
+  EXPECT_THROW(net.forward(ops::rand({2, 1, 12, 12}), 0), std::invalid_argument);
+  TellOptions bad;
+  bad.image_size = 30;
+  EXPECT_THROW(Tell(bad, gen), std::invalid_argument);
+}
+
+TEST(Tell, RowsToLengthMatchesHandValues) {
+  Tensor x = Tensor::from_vector<float>({3, 4, 0, 0, 0, -2}, {3, 2});
+  // (3, 4) has length 5 -> (1.2, 1.6) at length 2; a zero row stays zero.
+  EXPECT_EQ(rows_to_length(x, 2.0).to_vector<float>(), (std::vector<float>{1.2f, 1.6f, 0, 0, 0, -2}));
+}
+
+TEST(Tell, LossTermsMatchHandValues) {
+  Generator gen(2);
+  Tell net(small_options(3), gen);
+  TellOutput out;
+  // c for two samples and K = 3 centres; sample 0 picks centre 0, sample 1 centre 1.
+  out.scores = Tensor::from_vector<float>({0.0015f, 0.0005f, -0.001f, 0.0002f, 0.0018f, 0.0f}, {2, 3});
+  out.assignment = Tensor::from_vector<int64_t>({0, 1}, {2});
+  out.reconstruction = Tensor::full({2, 1, kSide, kSide}, 0.5);
+  Tensor images = Tensor::zeros({2, 1, kSide, kSide});
+  TellLoss l = net.loss(out, images);
+  // L_rec = mean (0.5 - 0)^2 = 0.25.
+  EXPECT_NEAR(l.reconstruction, 0.25, 1e-7);
+  // L_clu = (0.01 / 0.001) * mean over 6 entries of (0.002 - delta c)
+  //       = 10 * (6 * 0.002 - 0.0015 - 0.0018) / 6 = 10 * 0.00145 = 0.0145.
+  EXPECT_NEAR(l.clustering, 0.0145, 1e-7);
+  EXPECT_NEAR(l.total.item(), 0.2645, 1e-6);
+
+  // c = W z: the forward's scores are the cluster layer applied to the unit features.
+  Tensor x = ops::rand({2, 1, kSide, kSide});
+  TellOutput f = net.forward(x, 1);
+  std::vector<double> z = f.latent.to_vector<double>(), w = net.cluster_weight().to_vector<double>();
+  std::vector<double> c = f.scores.to_vector<double>();
+  std::vector<int64_t> a = f.assignment.to_vector<int64_t>();
+  for (int64_t i = 0; i < 2; ++i) {
+    int64_t best = 0;
+    for (int64_t k = 0; k < 3; ++k) {
+      double s = 0;
+      for (int64_t j = 0; j < 4; ++j) s += w[size_t(k * 4 + j)] * z[size_t(i * 4 + j)];
+      EXPECT_NEAR(c[size_t(i * 3 + k)], s, 1e-8);
+      if (c[size_t(i * 3 + k)] > c[size_t(i * 3 + best)]) best = k;
+    }
+    EXPECT_EQ(a[size_t(i)], best);
+  }
+}
+
+TEST(Tell, AlternationDetachesTheRightParts) {
+  Generator gen(3);
+  Tell net(small_options(3), gen);
+  Tensor x = ops::rand({4, 1, kSide, kSide});
+  const Tensor& w = net.cluster_weight();
+  Tensor enc_last;  // the encoder's last linear weight: reached only through z
+  for (auto& [name, p] : net.named_parameters())
+    if (name.rfind("encoder.", 0) == 0 && p.dim() == 2) enc_last = p;
+  ASSERT_TRUE(enc_last.defined());
+
+  // Even epoch: L_clu reaches W but not the encoder.
+  net.zero_grad();
+  net.loss(net.forward(x, 0), x).clu_term.backward();
+  ASSERT_TRUE(w.grad().defined());
+  EXPECT_GT(ops::norm(w.grad()).item(), 0.0);
+  EXPECT_TRUE(!enc_last.grad().defined() || ops::norm(enc_last.grad()).item() == 0.0);
+
+  // Odd epoch: L_clu also pulls the encoder towards its centre.
+  net.zero_grad();
+  net.loss(net.forward(x, 1), x).clu_term.backward();
+  ASSERT_TRUE(enc_last.grad().defined());
+  EXPECT_GT(ops::norm(enc_last.grad()).item(), 0.0);
+  EXPECT_TRUE(Tell::centres_move(0));
+  EXPECT_FALSE(Tell::centres_move(1));
+}
+
+TEST(Tell, NormalisedUpdatesKeepCentresOnTheSphere) {
+  Generator gen(4);
+  Tell net(small_options(3), gen);
+  optim::Adadelta opt(net.parameters(), optim::AdadeltaOptions{});
+  bool move = true;
+  net.attach_normalised_updates(opt, [&move] { return move; });
+  Tensor x = ops::rand({16, 1, kSide, kSide});
+  const Tensor& w = net.cluster_weight();
+
+  // Centres move: every row's gradient (where the batch reaches it) has length 0.2 alpha,
+  // and after the step every row is back at length 2 alpha, though W changed.
+  TellOutput out = net.forward(x, 0);
+  std::vector<int64_t> assigned = out.assignment.to_vector<int64_t>();
+  Tensor before = w.clone();
+  opt.zero_grad();
+  net.loss(out, x).total.backward();
+  opt.step();
+  std::vector<double> gnorm = row_norms(w.grad());
+  for (int64_t k = 0; k < 3; ++k) {
+    const bool used = std::find(assigned.begin(), assigned.end(), k) != assigned.end();
+    EXPECT_NEAR(gnorm[size_t(k)], used ? 0.0002 : 0.0, 1e-9) << "row " << k;
+  }
+  for (double n : row_norms(w)) EXPECT_NEAR(n, 0.002, 1e-9);
+  EXPECT_GT(ops::norm(w - before).item(), 0.0);
+
+  // Centres frozen: the gradient is zeroed and W does not move.
+  move = false;
+  before = w.clone();
+  opt.zero_grad();
+  net.loss(net.forward(x, 1), x).total.backward();
+  opt.step();
+  EXPECT_EQ(ops::norm(w.grad()).item(), 0.0);
+  // Unchanged up to the rounding of the projection back onto the sphere.
+  std::vector<float> after = w.to_vector<float>(), was = before.to_vector<float>();
+  for (size_t i = 0; i < after.size(); ++i) EXPECT_NEAR(after[i], was[i], 1e-9) << i;
+}
+
+TEST(Tell, LearnsOnASmallSyntheticSet) {
+  data::ImageDataset d = synthetic_images(96, 4, 5);
+  Generator gen(6);
+  Tell net(small_options(4), gen);
+  optim::Adadelta opt(net.parameters(), optim::AdadeltaOptions{});
+  int64_t epoch = 0;
+  net.attach_normalised_updates(opt, [&epoch] { return Tell::centres_move(epoch); });
+  data::LoaderOptions lo;
+  lo.batch_size = 32;
+  lo.seed = 3;
+  lo.drop_last = true;
+  data::DataLoader loader(d, lo);
+  double first_rec = 0, last_rec = 0;
+  for (epoch = 0; epoch < 8; ++epoch)
+    for (int64_t b = 0; b < loader.num_batches(); ++b) {
+      data::Batch batch = loader.batch(epoch, b);
+      TellLoss l = net.loss(net.forward(batch.images, epoch), batch.images);
+      if (epoch == 0 && b == 0) first_rec = l.reconstruction;
+      last_rec = l.reconstruction;
+      opt.zero_grad();
+      l.total.backward();
+      opt.step();
+    }
+  EXPECT_LT(last_rec, 0.7 * first_rec) << "first " << first_rec << " last " << last_rec;
+  for (double n : row_norms(net.cluster_weight())) EXPECT_NEAR(n, 0.002, 1e-9);
+  net.eval();
+  TellEvaluation e = evaluate_tell(net, d);
+  EXPECT_EQ(e.scores.samples, 96);
+  EXPECT_EQ(e.assignment.size(), 96u);
+  // All four classes are equally frequent, so one cluster can match at most a quarter.
+  EXPECT_GE(e.scores.accuracy, 0.25);
+  EXPECT_GT(e.clustering_loss, 0.0);
+}
+
+TEST(Tell, EvaluationLossIsTheTrainingFormula) {
+  Generator gen(7);
+  Tell net(small_options(3), gen);
+  net.eval();
+  data::ImageDataset d = synthetic_images(10, 3, 8);
+  TellEvaluation e = evaluate_tell(net, d);
+  NoGradGuard ng;
+  TellLoss l = net.loss(net.forward(d.images, 0), d.images);
+  EXPECT_NEAR(e.clustering_loss, l.clustering, 1e-6);
+  std::vector<int64_t> a = net.assign(net.encode(d.images)).to_vector<int64_t>();
+  EXPECT_EQ(e.assignment, a);
+}
+
+TEST(Tell, TrainerResumesExactlyAndCheckpointsRoundTrip) {
+  data::ImageDataset d = synthetic_images(64, 4, 9);
+  Config config(tell_schema());
+  auto train = [&](const std::filesystem::path& dir, int64_t epochs, bool resume, std::unique_ptr<Tell>& net) {
+    Generator gen(8);
+    net = std::make_unique<Tell>(small_options(4), gen);
+    optim::Adadelta opt(net->parameters(), optim::AdadeltaOptions{});
+    int64_t current = 0;
+    net->attach_normalised_updates(opt, [&current] { return Tell::centres_move(current); });
+    data::LoaderOptions lo;
+    lo.batch_size = 16;
+    lo.seed = 4;
+    lo.drop_last = true;
+    data::DataLoader loader(d, lo);
+    RunFolder run = RunFolder::create(dir, resume);
+    run.write_config("tell", config);
+    train::TrainerOptions to;
+    to.model_name = "tell";
+    to.epochs = epochs;
+    to.seed = 4;
+    to.show_progress = false;
+    train::Trainer trainer(*net, opt, run, config, to);
+    trainer.fit(
+        loader,
+        [&](const data::Batch& b, int64_t epoch) {
+          current = epoch;
+          return train::StepResult{net->loss(net->forward(b.images, epoch), b.images).total};
+        },
+        nullptr, resume);
+  };
+  TempDir dir;
+  std::unique_ptr<Tell> a, b;
+  train(dir.path() / "straight", 2, false, a);
+  train(dir.path() / "split", 1, false, b);
+  train(dir.path() / "split", 2, true, b);
+  EXPECT_TRUE(same_parameters(*a, *b));
+
+  // The checkpoint restores every parameter and buffer (BN statistics included).
+  Generator other(99);
+  Tell restored(small_options(4), other);
+  EXPECT_FALSE(same_parameters(*a, restored));
+  RunFolder run = RunFolder::open(dir.path() / "straight");
+  nlohmann::json sidecar = train::Trainer::load_model(restored, run);
+  EXPECT_TRUE(same_parameters(*a, restored));
+  EXPECT_EQ(sidecar["epoch"], 2);
+  EXPECT_EQ(sidecar["model"], "tell");
+}
+
+TEST(Tell, ExportsAndExplanationsAreValid) {
+  TempDir dir;
+  data::ImageDataset d = synthetic_images(40, 4, 10);
+  Generator gen(11);
+  Tell net(small_options(4), gen);
+  net.eval();
+  write_tell_exports(net, d, dir.path().string());
+  Tensor centres = io::read_png((dir.path() / "centres.png").string());
+  EXPECT_GT(centres.numel(), 0);
+  // One row per cluster: its centre, 8 nearest and 8 farthest members.
+  Tensor members = io::read_png((dir.path() / "cluster_members.png").string());
+  EXPECT_EQ(members.size(-1), 17 * (kSide + 2) + 2);
+  EXPECT_EQ(members.size(-2), 4 * (kSide + 2) + 2);
+  nlohmann::json j = io::read_json((dir.path() / "centres.json").string());
+  ASSERT_EQ(j["clusters"].size(), 4u);
+  int64_t total = 0;
+  for (const auto& c : j["clusters"]) {
+    total += c["size"].get<int64_t>();
+    EXPECT_EQ(c["centre"].size(), 4u);
+    double n = 0;
+    for (double v : c["centre"].get<std::vector<double>>()) n += v * v;
+    EXPECT_NEAR(n, 1.0, 1e-5);
+  }
+  EXPECT_EQ(total, 40);
+  EXPECT_EQ(j["scores"]["samples"], 40);
+
+  nlohmann::json e = explain_tell_one(net, d, 5);
+  EXPECT_EQ(e["label"], 1);
+  ASSERT_EQ(e["cosine_similarity"].size(), 4u);
+  std::vector<double> cos = e["cosine_similarity"].get<std::vector<double>>();
+  EXPECT_EQ(e["cluster"].get<int64_t>(), std::max_element(cos.begin(), cos.end()) - cos.begin());
+  for (double c : cos) EXPECT_LE(std::abs(c), 1.0 + 1e-6);
+  EXPECT_THROW(explain_tell_one(net, d, 40), std::exception);
+}
