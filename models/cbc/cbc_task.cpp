@@ -18,6 +18,7 @@
 #include "trainers/data/data_loader.h"
 #include "trainers/metrics_writer.h"
 #include "trainers/progress_bar.h"
+#include "trainers/step_benchmark.h"
 #include "trainers/trainer.h"
 #include "trainers/training_schema.h"
 #include "trainers/usage_error.h"
@@ -452,34 +453,16 @@ void bench_cbc(const BenchRequest& request) {
   lo.batch_size = batch;
   lo.seed = uint64_t(config.get_int("seed"));
   data::DataLoader loader(data.train, lo);
-  const int64_t warmup = 3;
-  std::vector<double> ms;
-  for (int64_t s = 0; s < warmup + request.steps; ++s) {
-    data::Batch b = loader.batch(0, s % loader.num_batches());
-    auto t0 = std::chrono::steady_clock::now();
-    CbcLoss l = model->loss(model->forward(b.images), b.labels);
-    optimizer.zero_grad();
-    l.total.backward();
-    optimizer.step();
-    auto t1 = std::chrono::steady_clock::now();
-    if (s >= warmup) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-  }
-  if (ms.empty()) throw UsageError("bench: --steps must be >= 1");
-  std::sort(ms.begin(), ms.end());
-  auto pct = [&](double q) { return ms[size_t(q * double(ms.size() - 1) + 0.5)]; };
-  std::cerr << std::fixed << std::setprecision(2) << "cbc " << cbc_variant_name(model->options().variant)
-            << " training step (batch " << batch << ", " << kernels::cpu_threads() << " threads): median "
-            << pct(0.5) << " ms, p10 " << pct(0.1) << " ms, p90 " << pct(0.9) << " ms over " << ms.size()
-            << " steps\n";
-  std::cout << nlohmann::json{{"model", kModelName},
-                              {"variant", cbc_variant_name(model->options().variant)},
-                              {"threads", kernels::cpu_threads()},
-                              {"batch", batch},
-                              {"median_ms", pct(0.5)},
-                              {"p10_ms", pct(0.1)},
-                              {"p90_ms", pct(0.9)}}
-                   .dump()
-            << "\n";
+  data::Batch b;
+  train::run_step_benchmark(
+      {kModelName, batch, request.steps, 3, {{"variant", cbc_variant_name(model->options().variant)}}},
+      [&](int64_t i) { b = loader.batch(0, i % loader.num_batches()); },
+      [&] {
+        CbcLoss l = model->loss(model->forward(b.images), b.labels);
+        optimizer.zero_grad();
+        l.total.backward();
+        optimizer.step();
+      });
 }
 
 namespace {

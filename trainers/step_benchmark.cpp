@@ -1,0 +1,38 @@
+#include "trainers/step_benchmark.h"
+
+#include <algorithm>
+#include <chrono>
+#include <iomanip>
+#include <iostream>
+#include <vector>
+
+#include "kernels/cpu/cpu_backend.h"
+#include "trainers/usage_error.h"
+
+namespace glassbox::train {
+
+nlohmann::json run_step_benchmark(const StepBenchmark& spec, const std::function<void(int64_t)>& prepare,
+                                  const std::function<void()>& step) {
+  if (spec.steps < 1) throw UsageError("bench: --steps must be >= 1, got " + std::to_string(spec.steps));
+  std::vector<double> ms;
+  for (int64_t i = 0; i < spec.warmup + spec.steps; ++i) {
+    prepare(i);
+    auto t0 = std::chrono::steady_clock::now();
+    step();
+    auto t1 = std::chrono::steady_clock::now();
+    if (i >= spec.warmup) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  auto pct = [&](double q) { return ms[static_cast<size_t>(q * double(ms.size() - 1) + 0.5)]; };
+  const int threads = kernels::cpu_threads();
+  std::cerr << std::fixed << std::setprecision(2) << spec.model << " training step (batch " << spec.batch << ", "
+            << threads << " threads): median " << pct(0.5) << " ms, p10 " << pct(0.1) << " ms, p90 " << pct(0.9)
+            << " ms over " << ms.size() << " steps\n";
+  nlohmann::json record = {{"model", spec.model}, {"threads", threads},   {"batch", spec.batch},
+                           {"median_ms", pct(0.5)}, {"p10_ms", pct(0.1)}, {"p90_ms", pct(0.9)}};
+  for (auto& [k, v] : spec.extra.items()) record[k] = v;
+  std::cout << record.dump() << "\n";
+  return record;
+}
+
+}  // namespace glassbox::train
