@@ -40,17 +40,23 @@ std::string ProgressBar::render() const {
   const double eta = rate > 0 ? (total_ - done_) / rate : -1;
   constexpr int kWidth = 24;
   const int filled = total_ > 0 ? static_cast<int>(kWidth * done_ / total_) : kWidth;
+  char loss[32] = "";
+  if (loss_) std::snprintf(loss, sizeof loss, " loss %.4f", *loss_);
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%s [%s%s] %lld/%lld loss %.4f %.1f it/s ETA %s", label_.c_str(),
+  std::snprintf(buf, sizeof buf, "%s [%s%s] %lld/%lld%s %.1f it/s ETA %s", label_.c_str(),
                 std::string(filled, '#').c_str(), std::string(kWidth - filled, '.').c_str(),
-                static_cast<long long>(done_), static_cast<long long>(total_), loss_, rate,
+                static_cast<long long>(done_), static_cast<long long>(total_), loss, rate,
                 done_ >= total_ ? format_duration(elapsed).c_str() : format_duration(eta).c_str());
   return buf;
 }
 
 void ProgressBar::update(int64_t done, double loss) {
-  done_ = done;
   loss_ = loss;
+  update(done);
+}
+
+void ProgressBar::update(int64_t done) {
+  done_ = done;
   if (is_tty_) {
     // Redraw at most ~10 times a second: terminals are slow and training steps can be fast.
     const auto now = std::chrono::steady_clock::now();

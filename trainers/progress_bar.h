@@ -4,6 +4,7 @@
 // CI) it prints a plain line every `log_every` batches and at the end.
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -18,6 +19,8 @@ class ProgressBar {
 
   /// Records that `done` batches are finished with this loss.
   void update(int64_t done, double loss);
+  /// Records progress of work that has no loss (evaluation); the loss field is left out.
+  void update(int64_t done);
   /// Ends the line (called by the destructor if not before).
   void finish();
   ~ProgressBar();
@@ -32,7 +35,7 @@ class ProgressBar {
   std::ostream& out_;
   bool is_tty_, finished_ = false;
   int64_t done_ = 0;
-  double loss_ = 0;
+  std::optional<double> loss_;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 

@@ -181,7 +181,7 @@ CbcEvaluation evaluate_cbc(const CbcNet& model, const data::ImageDataset& datase
         e.certified.add_empirical(i, ops::logical_not(broken));
       }
     }
-    if (bar) bar->update(b + 1, 0.0);
+    if (bar) bar->update(b + 1);
   }
   return e;
 }

@@ -27,6 +27,18 @@ TEST(ProgressBar, PlainLinesEveryNBatchesWhenNotATerminal) {
   EXPECT_NE(s.find("it/s ETA "), std::string::npos) << s;
 }
 
+TEST(ProgressBar, WorkWithoutALossLeavesTheFieldOut) {
+  std::ostringstream out;
+  {
+    ProgressBar bar("eval test", 2, out, false, 1);
+    bar.update(1);
+    bar.update(2);
+  }
+  const std::string s = out.str();
+  EXPECT_NE(s.find("2/2 "), std::string::npos) << s;
+  EXPECT_EQ(s.find("loss"), std::string::npos) << s;
+}
+
 TEST(ProgressBar, OneRedrawnLineOnATerminal) {
   std::ostringstream out;
   {

@@ -25,7 +25,7 @@ ConfusionMatrix evaluate_classifier(const std::function<Tensor(const Tensor&)>& 
     std::iota(ids.begin(), ids.end(), b * batch_size);
     data::Batch batch = dataset.gather(ids);
     matrix.add(ops::argmax(logits_of(batch.images), 1), batch.labels);
-    if (bar) bar->update(b + 1, 0.0);
+    if (bar) bar->update(b + 1);
   }
   return matrix;
 }
