@@ -17,4 +17,20 @@ ConfigSchema common_training_schema() {
   return s;
 }
 
+train::TrainerOptions trainer_options(const Config& config, const std::string& model_name) {
+  train::TrainerOptions to;
+  to.model_name = model_name;
+  to.epochs = config.get_int("epochs");
+  to.seed = static_cast<uint64_t>(config.get_int("seed"));
+  to.checkpoint_every = config.get_int("checkpoint_every");
+  return to;
+}
+
+data::LoaderOptions loader_options(const Config& config) {
+  data::LoaderOptions lo;
+  lo.batch_size = config.get_int("batch_size");
+  lo.seed = static_cast<uint64_t>(config.get_int("seed"));
+  return lo;
+}
+
 }  // namespace glassbox

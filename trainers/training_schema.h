@@ -1,10 +1,19 @@
 #pragma once
 // The configuration keys every trainable model shares (data, epochs, batching,
 // seed, threads, device, checkpoints). A model's schema merges these with its own.
+#include <string>
+
 #include "trainers/config.h"
+#include "trainers/data/data_loader.h"
+#include "trainers/trainer.h"
 
 namespace glassbox {
 
 ConfigSchema common_training_schema();
+
+/// The loop's options from the common keys (epochs, seed, checkpoint_every).
+train::TrainerOptions trainer_options(const Config& config, const std::string& model_name);
+/// Batching from the common keys (batch_size, seed); augmentation stays the model's choice.
+data::LoaderOptions loader_options(const Config& config);
 
 }  // namespace glassbox

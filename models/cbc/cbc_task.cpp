@@ -208,16 +208,10 @@ void train_cbc(const TrainRequest& request) {
   optim::Adam optimizer(model->parameters(), adam);
   model->add_projections(optimizer);
 
-  data::LoaderOptions lo;
-  lo.batch_size = config.get_int("batch_size");
-  lo.seed = seed;
+  data::LoaderOptions lo = loader_options(config);
   data::DataLoader loader(data.train, lo);
 
-  train::TrainerOptions to;
-  to.model_name = kModelName;
-  to.epochs = config.get_int("epochs");
-  to.seed = seed;
-  to.checkpoint_every = config.get_int("checkpoint_every");
+  train::TrainerOptions to = trainer_options(config, kModelName);
   train::Trainer trainer(*model, optimizer, request.run, config, to);
 
   const int64_t eval_every = std::max<int64_t>(1, config.get_int("eval_every"));
@@ -449,9 +443,7 @@ void bench_cbc(const BenchRequest& request) {
   optim::Adam optimizer(model->parameters(), adam);
   model->add_projections(optimizer);
   const int64_t batch = config.get_int("batch_size");
-  data::LoaderOptions lo;
-  lo.batch_size = batch;
-  lo.seed = uint64_t(config.get_int("seed"));
+  data::LoaderOptions lo = loader_options(config);
   data::DataLoader loader(data.train, lo);
   data::Batch b;
   train::run_step_benchmark(

@@ -117,18 +117,12 @@ void train_protonet(const TrainRequest& request) {
   adam.lr = config.get_double("lr");
   optim::Adam optimizer(model->parameters(), adam);
 
-  data::LoaderOptions lo;
-  lo.batch_size = config.get_int("batch_size");
-  lo.seed = seed;
+  data::LoaderOptions lo = loader_options(config);
   if (config.get_bool("elastic"))
     lo.elastic = data::ElasticParams{config.get_double("elastic_alpha"), config.get_double("elastic_sigma")};
   data::DataLoader loader(data.train, lo);
 
-  train::TrainerOptions to;
-  to.model_name = kModelName;
-  to.epochs = config.get_int("epochs");
-  to.seed = seed;
-  to.checkpoint_every = config.get_int("checkpoint_every");
+  train::TrainerOptions to = trainer_options(config, kModelName);
   train::Trainer trainer(*model, optimizer, request.run, config, to);
 
   const ProtoNetLossWeights weights = protonet_loss_weights(config);
@@ -339,9 +333,7 @@ void bench_protonet(const BenchRequest& request) {
   optim::Adam optimizer(model->parameters(), adam);
   const int64_t batch = config.get_int("batch_size");
   const ProtoNetLossWeights weights = protonet_loss_weights(config);
-  data::LoaderOptions lo;
-  lo.batch_size = batch;
-  lo.seed = uint64_t(config.get_int("seed"));
+  data::LoaderOptions lo = loader_options(config);
   data::DataLoader loader(data.train, lo);
   data::Batch b;
   train::run_step_benchmark(

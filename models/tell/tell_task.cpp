@@ -64,20 +64,14 @@ TellEvaluation train_one(const Config& config, const RunFolder& run, const data:
   int64_t current_epoch = 0;
   model->attach_normalised_updates(optimizer, [&current_epoch] { return Tell::centres_move(current_epoch); });
 
-  data::LoaderOptions lo;
-  lo.batch_size = config.get_int("batch_size");
-  lo.seed = seed;
+  data::LoaderOptions lo = loader_options(config);
   lo.drop_last = true;  // as the official code: every step sees a full batch
   data::DataLoader loader(data, lo);
   if (loader.num_batches() == 0)
     throw ConfigError(config.origin("batch_size") + ": batch_size " + std::to_string(lo.batch_size) +
                       " is larger than the " + std::to_string(data.size()) + " images");
 
-  train::TrainerOptions to;
-  to.model_name = kModelName;
-  to.epochs = config.get_int("epochs");
-  to.seed = seed;
-  to.checkpoint_every = config.get_int("checkpoint_every");
+  train::TrainerOptions to = trainer_options(config, kModelName);
   train::Trainer trainer(*model, optimizer, run, config, to);
 
   const int64_t eval_every = std::max<int64_t>(1, config.get_int("eval_every"));
@@ -415,9 +409,7 @@ void bench_tell(const BenchRequest& request) {
   int64_t epoch = 0;
   model->attach_normalised_updates(optimizer, [&epoch] { return Tell::centres_move(epoch); });
   const int64_t batch = config.get_int("batch_size");
-  data::LoaderOptions lo;
-  lo.batch_size = batch;
-  lo.seed = uint64_t(config.get_int("seed"));
+  data::LoaderOptions lo = loader_options(config);
   lo.drop_last = true;
   data::DataLoader loader(data, lo);
   data::Batch b;

@@ -17,6 +17,7 @@
 #include "tests/support/gradcheck.h"
 #include "tests/support/temp_dir.h"
 #include "trainers/trainer.h"
+#include "tests/support/module_compare.h"
 
 using namespace glassbox;
 using namespace glassbox::models;
@@ -70,13 +71,6 @@ CbcOptions small_options(CbcVariant v, bool squared, int64_t dim, int64_t classe
 const std::vector<CbcVariant> kVariants = {CbcVariant::glvq, CbcVariant::rbf,        CbcVariant::robust_rbf,
                                            CbcVariant::cbc,  CbcVariant::stable_cbc, CbcVariant::robust_stable_cbc};
 
-bool same_parameters(const nn::Module& a, const nn::Module& b) {
-  auto sa = a.state_dict(), sb = b.state_dict();
-  if (sa.size() != sb.size()) return false;
-  for (auto& [name, t] : sa)
-    if (t.to_vector<float>() != sb.at(name).to_vector<float>()) return false;
-  return true;
-}
 
 }  // namespace
 
@@ -437,9 +431,9 @@ TEST(CbcNet, CheckpointRoundTrips) {
     train::Trainer(net, opt, run, config, to).save_checkpoint(2, 0, 17, false);
     Generator other(99);
     CbcNet restored(small_options(v, false, 16, 4), other);
-    EXPECT_FALSE(same_parameters(net, restored));
+    EXPECT_FALSE(glassbox::testing::same_state(net, restored));
     nlohmann::json sidecar = train::Trainer::load_model(restored, run);
-    EXPECT_TRUE(same_parameters(net, restored));
+    EXPECT_TRUE(glassbox::testing::same_state(net, restored));
     EXPECT_EQ(sidecar["step"], 17);
   }
 }
@@ -476,7 +470,7 @@ TEST(CbcNet, TrainerResumesExactly) {
   train(dir / "straight", 2, false, a);
   train(dir / "split", 1, false, b);
   train(dir / "split", 2, true, b);
-  EXPECT_TRUE(same_parameters(*a, *b));
+  EXPECT_TRUE(glassbox::testing::same_state(*a, *b));
 }
 
 TEST(CbcNet, ExportsAndExplanationsAreValid) {

@@ -14,6 +14,7 @@
 #include "models/protonet/protonet_task.h"
 #include "tests/support/temp_dir.h"
 #include "trainers/trainer.h"
+#include "tests/support/module_compare.h"
 
 using namespace glassbox;
 using namespace glassbox::models;
@@ -55,13 +56,6 @@ ProtoNetOptions small_options(int64_t classes) {
   return o;
 }
 
-bool same_parameters(const nn::Module& a, const nn::Module& b) {
-  auto sa = a.state_dict(), sb = b.state_dict();
-  if (sa.size() != sb.size()) return false;
-  for (auto& [name, t] : sa)
-    if (t.to_vector<float>() != sb.at(name).to_vector<float>()) return false;
-  return true;
-}
 
 }  // namespace
 
@@ -173,7 +167,7 @@ TEST(ProtoNet, TrainerResumesExactly) {
   train(dir / "straight", 2, false, a);
   train(dir / "split", 1, false, b);
   train(dir / "split", 2, true, b);
-  EXPECT_TRUE(same_parameters(*a, *b));
+  EXPECT_TRUE(glassbox::testing::same_state(*a, *b));
   EXPECT_TRUE(fs::exists(dir / "split" / "checkpoints" / "epoch-0001.safetensors"));
   EXPECT_TRUE(fs::exists(dir / "split" / "checkpoints" / "epoch-0002.safetensors"));
 }
@@ -191,9 +185,9 @@ TEST(ProtoNet, CheckpointRoundTrips) {
   train::Trainer(net, opt, run, config, to).save_checkpoint(3, 0, 42, false);
   Generator other(99);
   ProtoNet restored(small_options(3), other);
-  EXPECT_FALSE(same_parameters(net, restored));
+  EXPECT_FALSE(glassbox::testing::same_state(net, restored));
   nlohmann::json sidecar = train::Trainer::load_model(restored, run);
-  EXPECT_TRUE(same_parameters(net, restored));
+  EXPECT_TRUE(glassbox::testing::same_state(net, restored));
   EXPECT_EQ(sidecar["epoch"], 3);
   EXPECT_EQ(sidecar["step"], 42);
   EXPECT_EQ(sidecar["model"], "protonet");

@@ -16,6 +16,7 @@
 #include "models/tell/tell_task.h"
 #include "tests/support/temp_dir.h"
 #include "trainers/trainer.h"
+#include "tests/support/module_compare.h"
 
 using namespace glassbox;
 using namespace glassbox::models;
@@ -65,13 +66,6 @@ std::vector<double> row_norms(const Tensor& x) {
   return ops::norm(x, {1}).to_vector<double>();
 }
 
-bool same_parameters(const nn::Module& a, const nn::Module& b) {
-  auto sa = a.state_dict(), sb = b.state_dict();
-  if (sa.size() != sb.size()) return false;
-  for (auto& [name, t] : sa)
-    if (t.to_vector<double>() != sb.at(name).to_vector<double>()) return false;
-  return true;
-}
 
 }  // namespace
 
@@ -283,15 +277,15 @@ TEST(Tell, TrainerResumesExactlyAndCheckpointsRoundTrip) {
   train(dir.path() / "straight", 2, false, a);
   train(dir.path() / "split", 1, false, b);
   train(dir.path() / "split", 2, true, b);
-  EXPECT_TRUE(same_parameters(*a, *b));
+  EXPECT_TRUE(glassbox::testing::same_state(*a, *b));
 
   // The checkpoint restores every parameter and buffer (BN statistics included).
   Generator other(99);
   Tell restored(small_options(4), other);
-  EXPECT_FALSE(same_parameters(*a, restored));
+  EXPECT_FALSE(glassbox::testing::same_state(*a, restored));
   RunFolder run = RunFolder::open(dir.path() / "straight");
   nlohmann::json sidecar = train::Trainer::load_model(restored, run);
-  EXPECT_TRUE(same_parameters(*a, restored));
+  EXPECT_TRUE(glassbox::testing::same_state(*a, restored));
   EXPECT_EQ(sidecar["epoch"], 2);
   EXPECT_EQ(sidecar["model"], "tell");
 }
