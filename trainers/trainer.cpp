@@ -127,6 +127,12 @@ Trainer::Position Trainer::restore() const {
 }
 
 TrainSummary Trainer::fit(data::DataLoader& loader, const StepFn& step, const EpochEndFn& on_epoch_end, bool resume) {
+  return fit(
+      loader.num_batches(), [&](int64_t epoch, int64_t batch) { return step(loader.batch(epoch, batch), epoch); },
+      on_epoch_end, resume);
+}
+
+TrainSummary Trainer::fit(int64_t batches, const IndexedStepFn& step, const EpochEndFn& on_epoch_end, bool resume) {
   const auto start = std::chrono::steady_clock::now();
   Position pos = resume ? restore() : Position{};
   MetricsWriter metrics(run_.metrics_file());
@@ -134,7 +140,6 @@ TrainSummary Trainer::fit(data::DataLoader& loader, const StepFn& step, const Ep
   TrainSummary summary;
   model_.train();
 
-  const int64_t batches = loader.num_batches();
   while (pos.epoch < options_.epochs) {
     std::unique_ptr<ProgressBar> bar;
     if (options_.show_progress)
@@ -155,7 +160,7 @@ TrainSummary Trainer::fit(data::DataLoader& loader, const StepFn& step, const Ep
         summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         return summary;
       }
-      StepResult r = step(loader.batch(pos.epoch, pos.batch), pos.epoch);
+      StepResult r = step(pos.epoch, pos.batch);
       optimizer_.zero_grad();
       r.loss.backward();
       optimizer_.step();

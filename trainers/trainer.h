@@ -35,6 +35,10 @@ struct StepResult {
 
 /// Computes the loss of a batch of epoch `epoch` (0-based).
 using StepFn = std::function<StepResult(const data::Batch& batch, int64_t epoch)>;
+/// Computes the loss of batch `batch` of epoch `epoch`, fetching the batch itself: for
+/// data that is not an image set (token sequences). Batches must be pure functions of
+/// (epoch, batch) for exact resumption.
+using IndexedStepFn = std::function<StepResult(int64_t epoch, int64_t batch)>;
 /// Evaluates after an epoch (1-based count of finished epochs); returns metrics to log.
 using EpochEndFn = std::function<nlohmann::json(int64_t epochs_done)>;
 
@@ -53,6 +57,9 @@ class Trainer {
   /// Trains on the loader's batches until options.epochs epochs are done. With `resume`,
   /// continues from the run's latest checkpoint (an error if there is none).
   TrainSummary fit(data::DataLoader& loader, const StepFn& step, const EpochEndFn& on_epoch_end, bool resume);
+  /// The same loop over `batches_per_epoch` batches that `step` fetches itself.
+  TrainSummary fit(int64_t batches_per_epoch, const IndexedStepFn& step, const EpochEndFn& on_epoch_end,
+                   bool resume);
 
   /// Writes checkpoints/latest.safetensors (+ .json sidecar) for the given position;
   /// at an epoch end (batch == 0) with keep_copy it also keeps epoch-NNNN copies.

@@ -34,6 +34,6 @@ inline uint64_t to_below(uint64_t bits, uint64_t n) {
 }
 
 /// Purposes, so that streams for different jobs never coincide for the same seed.
-enum class StreamPurpose : uint64_t { batch_order = 1, validation_split = 2, elastic = 3 };
+enum class StreamPurpose : uint64_t { batch_order = 1, validation_split = 2, elastic = 3, sequence_task = 4 };
 
 }  // namespace glassbox::data
