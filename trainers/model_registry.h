@@ -38,6 +38,13 @@ struct ExplainRequest {
   bool json = false;
 };
 
+struct CompileRequest {
+  const Config& config;
+  const RunFolder& run;
+  std::string output;  // the program's path: .py (Python) or .cpp (C++)
+  bool verify = false;  // run the program on every test example and compare with the model
+};
+
 struct BenchRequest {
   const Config& config;
   int64_t steps = 0;  // training steps to time
@@ -52,6 +59,7 @@ struct ModelEntry {
   std::function<void(const ExportRequest&)> export_run{};
   std::function<void(const ExplainRequest&)> explain{};
   std::function<void(const BenchRequest&)> bench{};
+  std::function<void(const CompileRequest&)> compile{};  // models that are programs
 };
 
 /// Adds a model; a second model with the same name is a programming error.

@@ -9,7 +9,11 @@
 
 namespace glassbox {
 
+/// The image models' keys: data set, validation split, and the training loop's.
 ConfigSchema common_training_schema();
+/// The training loop's keys alone (epochs, batch_size, seed, threads, device,
+/// checkpoint_every), with a model's own defaults for epochs and batch size.
+ConfigSchema training_loop_schema(const std::string& epochs, const std::string& batch_size);
 
 /// The loop's options from the common keys (epochs, seed, checkpoint_every).
 train::TrainerOptions trainer_options(const Config& config, const std::string& model_name);

@@ -24,6 +24,7 @@ const std::vector<Verb>& verbs() {
       {"eval", eval_verb, "evaluate a trained run: accuracy, confusion matrix (--json for one JSON object)"},
       {"export", export_verb, "write a run's exports (prototype images, JSON) into RUN/exports"},
       {"explain", explain_verb, "explain one prediction of a trained run"},
+      {"compile", compile_verb, "compile a trained Transformer Program to Python or C++: glassbox compile RUN -o p.py"},
       {"models", models_verb, "list the models that can be trained"},
       {"bench", bench_verb, "time training steps of a model"},
   };

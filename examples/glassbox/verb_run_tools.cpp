@@ -1,4 +1,4 @@
-// The verbs that work on a finished run folder: eval, export, explain. Each opens
+// The verbs that work on a finished run folder: eval, export, explain, compile. Each opens
 // RUN, finds its model in the registry and re-reads its saved configuration.
 #include <iostream>
 
@@ -100,6 +100,31 @@ int explain_verb(const Args& args) {
   apply_runtime_settings(r.config);
   require_handler(r.model.explain, r.model,
                   "explain")({r.config, r.run, index, split, parsed.values["json"].as<bool>()});
+  return 0;
+}
+
+int compile_verb(const Args& args) {
+  VerbSpec spec("compile", "RUN -o PROGRAM.py|PROGRAM.cpp [--verify]",
+                "Compiles the trained model of RUN (a Transformer Program) into readable Python or C++ code.\n"
+                "--verify runs the program on every test example and fails unless it agrees with the model\n"
+                "on every position.");
+  // clang-format off
+  spec.options.add_options()
+      ("output,o", po::value<std::string>(), "the program's file: .py (Python 3) or .cpp (C++17)")
+      ("verify", po::bool_switch(), "check the program against the argmax model on the test split");
+  // clang-format on
+  spec.hidden.add_options()("run", po::value<std::string>());
+  spec.positional.add("run", 1);
+  ParsedVerb parsed = parse_verb(spec, args);
+  if (parsed.help) {
+    print_verb_help(spec);
+    return 0;
+  }
+  if (parsed.values.count("output") == 0) throw UsageError("compile needs -o PROGRAM.py or -o PROGRAM.cpp");
+  OpenedRun r = open_run(parsed, "compile");
+  apply_runtime_settings(r.config);
+  require_handler(r.model.compile, r.model, "compile")(
+      {r.config, r.run, parsed.values["output"].as<std::string>(), parsed.values["verify"].as<bool>()});
   return 0;
 }
 

@@ -12,6 +12,7 @@ int train_verb(const Args& args);
 int eval_verb(const Args& args);
 int export_verb(const Args& args);
 int explain_verb(const Args& args);
+int compile_verb(const Args& args);
 int models_verb(const Args& args);
 int bench_verb(const Args& args);
 

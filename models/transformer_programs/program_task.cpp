@@ -1,0 +1,360 @@
+#include "models/transformer_programs/program_task.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "engine/autograd/grad_mode.h"
+#include "engine/io/atomic_file.h"
+#include "engine/io/json_file.h"
+#include "engine/ops/ops.h"
+#include "engine/optim/adam.h"
+#include "models/transformer_programs/program_emit.h"
+#include "trainers/data/batch_sampler.h"
+#include "trainers/metrics_writer.h"
+#include "trainers/step_benchmark.h"
+#include "trainers/trainer.h"
+#include "trainers/training_schema.h"
+#include "trainers/usage_error.h"
+
+namespace glassbox::models {
+
+namespace {
+
+constexpr const char* kModelName = "transformer_program";
+constexpr int64_t kEvalBatch = 2048;
+
+std::unique_ptr<TransformerProgram> build_model(const Config& config, const data::SequenceDataset& data) {
+  Generator gen(uint64_t(config.get_int("seed")));
+  return std::make_unique<TransformerProgram>(transformer_program_options(config, data), gen);
+}
+
+std::unique_ptr<TransformerProgram> load_trained(const Config& config, const RunFolder& run,
+                                                 const data::SequenceDataset& data) {
+  auto model = build_model(config, data);
+  train::Trainer::load_model(*model, run);
+  model->eval();
+  model->set_mode(ChoiceMode::argmax);
+  return model;
+}
+
+const data::SequenceDataset& split_of(const data::SequenceSplits& s, const std::string& split) {
+  if (split == "train") return s.train;
+  if (split == "val") return s.validation;
+  return s.test;
+}
+
+std::string percent(double v) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(2) << 100.0 * v << "%";
+  return s.str();
+}
+
+// One input per line, tokens separated by spaces (what the emitted programs' main reads).
+std::string program_inputs(const data::SequenceDataset& data) {
+  std::string text;
+  for (int64_t i = 0; i < data.size(); ++i) {
+    data::SequenceExample e = data.example(i);
+    for (size_t t = 0; t < e.tokens.size(); ++t) text += (t ? " " : "") + e.tokens[t];
+    text += "\n";
+  }
+  return text;
+}
+
+std::string shell_quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+void run_command(const std::string& command, const std::string& what) {
+  const int rc = std::system(command.c_str());
+  if (rc != 0) throw std::runtime_error(what + " failed (exit status " + std::to_string(rc) + "): " + command);
+}
+
+Program extract(TransformerProgram& model, const Config& config, const data::SequenceDataset& data) {
+  return extract_program(model, config.get_string("task"), data.vocab, data.labels);
+}
+
+void write_program(const Program& program, const std::string& path, const std::string& source) {
+  const std::string ext = std::filesystem::path(path).extension().string();
+  if (ext != ".py" && ext != ".cpp")
+    throw UsageError("-o " + path + ": the program's file name must end in .py (Python) or .cpp (C++)");
+  const std::string text = ext == ".py" ? emit_python(program, source) : emit_cpp(program, source);
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  io::write_bytes_atomic(path, text);
+}
+
+nlohmann::json accuracy_json(const SequenceAccuracy& a) {
+  return {{"token_accuracy", a.token}, {"sequence_accuracy", a.sequence}, {"tokens", a.tokens}, {"sequences", a.sequences}};
+}
+
+}  // namespace
+
+ConfigSchema transformer_program_schema() {
+  ConfigSchema s = training_loop_schema("250", "512");
+  s.add("task", ConfigType::text, "sort", "reverse, hist, double_hist, sort, most_freq, dyck1, dyck2 or induction")
+      .add("vocab_size", ConfigType::integer, "8", "input vocabulary incl. <pad>, <s> (and </s>) (paper: 8)")
+      .add("max_length", ConfigType::integer, "8", "padded length n_ctx incl. <s> (paper: 8; Dyck 16)")
+      .add("dataset_size", ConfigType::integer, "20000", "unique examples drawn (split 81/9/10 % train/val/test)")
+      .add("k", ConfigType::integer, "0", "cardinality of categorical variables (0: max(max_length, vocabulary))")
+      .add("layers", ConfigType::integer, "3", "L, transformer layers")
+      .add("cat_heads", ConfigType::integer, "4", "categorical attention heads per layer (H/2 in the paper's tables)")
+      .add("num_heads", ConfigType::integer, "4", "numerical attention heads per layer")
+      .add("cat_mlps", ConfigType::integer, "2", "categorical MLPs per layer (M/2)")
+      .add("num_mlps", ConfigType::integer, "2", "numerical MLPs per layer")
+      .add("d_mlp", ConfigType::integer, "64", "hidden width of the MLPs (paper: 64)")
+      .add("lr", ConfigType::real, "0.05", "Adam learning rate (paper: 5e-2)")
+      .add("tau_start", ConfigType::real, "3.0", "Gumbel temperature at the first step (paper: 3)")
+      .add("tau_end", ConfigType::real, "0.01", "Gumbel temperature at the last epoch (paper: 0.01)")
+      .add("unembed_mask", ConfigType::boolean, "true", "never predict <unk> (<pad> is never predicted)")
+      .add("eval_every", ConfigType::integer, "10", "epochs between validation evaluations of the argmax model");
+  return s;
+}
+
+data::SequenceSplits transformer_program_data(const Config& config) {
+  data::SequenceTaskOptions o;
+  o.task = config.get_string("task");
+  o.vocab_size = config.get_int("vocab_size");
+  o.max_length = config.get_int("max_length");
+  o.dataset_size = config.get_int("dataset_size");
+  o.seed = uint64_t(config.get_int("seed"));
+  return data::make_sequence_task(o);
+}
+
+TransformerProgramOptions transformer_program_options(const Config& config, const data::SequenceDataset& data) {
+  TransformerProgramOptions o;
+  o.vocab_size = int64_t(data.vocab.size());
+  o.num_classes = int64_t(data.labels.size());
+  o.n_ctx = data.n_ctx;
+  o.k = config.get_int("k");
+  if (o.k == 0) o.k = std::max(o.n_ctx, o.vocab_size);
+  if (o.k < o.n_ctx || o.k < o.vocab_size)
+    throw ConfigError(config.origin("k") + ": k = " + std::to_string(o.k) + " is below the sequence length (" +
+                      std::to_string(o.n_ctx) + ") or the vocabulary (" + std::to_string(o.vocab_size) + ")");
+  o.layers = config.get_int("layers");
+  o.cat_heads = config.get_int("cat_heads");
+  o.num_heads = config.get_int("num_heads");
+  o.cat_mlps = config.get_int("cat_mlps");
+  o.num_mlps = config.get_int("num_mlps");
+  o.d_mlp = config.get_int("d_mlp");
+  o.causal = data.causal;
+  o.masked_classes = {0};
+  if (config.get_bool("unembed_mask"))
+    for (size_t c = 1; c < data.labels.size(); ++c)
+      if (data.labels[c] == data::kUnk) o.masked_classes.push_back(int64_t(c));
+  return o;
+}
+
+SequenceAccuracy argmax_accuracy(TransformerProgram& model, const data::SequenceDataset& data) {
+  NoGradGuard no_grad;
+  model.set_mode(ChoiceMode::argmax);
+  SequenceAccuracy a;
+  int64_t right_tokens = 0, right_sequences = 0;
+  for (int64_t start = 0; start < data.size(); start += kEvalBatch) {
+    const int64_t len = std::min(kEvalBatch, data.size() - start);
+    const std::vector<int64_t> pred =
+        TransformerProgram::predict(model.forward(data.tokens.narrow(0, start, len).contiguous()).logits).to_vector<int64_t>();
+    const std::vector<int64_t> tgt = data.targets.narrow(0, start, len).contiguous().to_vector<int64_t>();
+    for (int64_t r = 0; r < len; ++r) {
+      bool all = true;
+      for (int64_t t = 0; t < data.n_ctx; ++t) {
+        const size_t i = size_t(r * data.n_ctx + t);
+        if (tgt[i] == 0) continue;
+        ++a.tokens;
+        const bool ok = pred[i] == tgt[i];
+        right_tokens += ok;
+        all = all && ok;
+      }
+      right_sequences += all;
+      ++a.sequences;
+    }
+  }
+  a.token = a.tokens ? double(right_tokens) / double(a.tokens) : 0.0;
+  a.sequence = a.sequences ? double(right_sequences) / double(a.sequences) : 0.0;
+  return a;
+}
+
+VerifyReport verify_program(TransformerProgram& model, const data::SequenceDataset& data, const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path program = fs::absolute(path);
+  const fs::path work = fs::temp_directory_path() / ("glassbox-verify-" + std::to_string(::getpid()));
+  fs::create_directories(work);
+  const fs::path inputs = work / "inputs.txt", outputs = work / "outputs.txt";
+  {
+    std::ofstream f(inputs);
+    f << program_inputs(data);
+  }
+  if (program.extension() == ".py") {
+    run_command("python3 " + shell_quoted(program.string()) + " < " + shell_quoted(inputs.string()) + " > " +
+                    shell_quoted(outputs.string()),
+                "running the program with python3");
+  } else {
+    const fs::path binary = work / "program";
+    run_command("c++ -std=c++17 -O1 -o " + shell_quoted(binary.string()) + " " + shell_quoted(program.string()),
+                "compiling the program with c++");
+    run_command(shell_quoted(binary.string()) + " < " + shell_quoted(inputs.string()) + " > " +
+                    shell_quoted(outputs.string()),
+                "running the compiled program");
+  }
+  const auto expected = model_predictions(model, data.tokens);
+  std::ifstream f(outputs);
+  VerifyReport r;
+  std::string line;
+  for (int64_t i = 0; i < data.size(); ++i) {
+    if (!std::getline(f, line))
+      throw std::runtime_error(program.string() + ": printed " + std::to_string(i) + " lines for " +
+                               std::to_string(data.size()) + " inputs");
+    std::istringstream words(line);
+    std::vector<std::string> got{std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
+    const auto& want = expected[size_t(i)];
+    if (got.size() != want.size())
+      throw std::runtime_error(program.string() + ": input " + std::to_string(i) + " got " + std::to_string(got.size()) +
+                               " labels for " + std::to_string(want.size()) + " tokens");
+    for (size_t t = 0; t < want.size(); ++t) {
+      ++r.positions;
+      r.agreeing += got[t] == data.labels[size_t(want[t])];
+    }
+    ++r.examples;
+  }
+  fs::remove_all(work);
+  return r;
+}
+
+void train_transformer_program(const TrainRequest& request) {
+  const Config& config = request.config;
+  const data::SequenceSplits data = transformer_program_data(config);
+  const uint64_t seed = uint64_t(config.get_int("seed"));
+  manual_seed(seed);
+  auto model = build_model(config, data.train);
+  optim::AdamOptions adam;
+  adam.lr = config.get_double("lr");
+  optim::Adam optimizer(model->parameters(), adam);
+  data::BatchSampler sampler(data.train.size(), config.get_int("batch_size"), seed);
+  train::TrainerOptions to = trainer_options(config, kModelName);
+  train::Trainer trainer(*model, optimizer, request.run, config, to);
+  const int64_t batches = sampler.num_batches();
+  const double tau_start = config.get_double("tau_start"), tau_end = config.get_double("tau_end");
+  const int64_t eval_every = std::max<int64_t>(1, config.get_int("eval_every"));
+  std::cerr << kModelName << ": " << config.get_string("task") << ", " << model->num_parameters() << " parameters, "
+            << data.train.size() << " / " << data.validation.size() << " / " << data.test.size()
+            << " train / val / test sequences, " << model->cat_variables().size() << " categorical and "
+            << model->num_variables().size() << " numerical variables\n";
+
+  int64_t cached_epoch = -1;
+  std::vector<std::vector<int64_t>> epoch_batches;
+  auto summary = trainer.fit(
+      batches,
+      [&](int64_t epoch, int64_t b) {
+        if (epoch != cached_epoch) {
+          epoch_batches = sampler.epoch_batches(epoch);
+          cached_epoch = epoch;
+        }
+        const data::SequenceDataset batch = data.train.subset(epoch_batches[size_t(b)], "");
+        const double tau = gumbel_temperature(epoch, b, to.epochs, batches, tau_start, tau_end);
+        model->set_mode(ChoiceMode::gumbel);
+        model->set_temperature(tau);
+        Tensor loss = TransformerProgram::loss(model->forward(batch.tokens).logits, batch.targets);
+        return train::StepResult{loss, {{"tau", tau}}};
+      },
+      [&](int64_t epochs_done) {
+        nlohmann::json m = nlohmann::json::object();
+        if (epochs_done % eval_every == 0 || epochs_done == to.epochs) {
+          SequenceAccuracy val = argmax_accuracy(*model, data.validation);
+          m["val_accuracy"] = val.token;
+          std::cerr << "epoch " << epochs_done << ": argmax model validation accuracy " << percent(val.token) << "\n";
+        }
+        return m;
+      },
+      request.resume);
+  if (summary.interrupted) return;
+
+  // The paper reports the discrete (argmax) model.
+  nlohmann::json final_record = {{"final", true}, {"seconds", summary.seconds}};
+  std::cout << "argmax model after " << summary.epochs_done << " epochs (" << std::fixed << std::setprecision(1)
+            << summary.seconds << " s of training):\n";
+  for (const auto& [name, split] : {std::pair{"train", &data.train}, {"val", &data.validation}, {"test", &data.test}}) {
+    SequenceAccuracy a = argmax_accuracy(*model, *split);
+    final_record[std::string(name) + "_accuracy"] = a.token;
+    std::cout << "  " << name << ": " << percent(a.token) << " of " << a.tokens << " tokens, " << percent(a.sequence)
+              << " of sequences\n";
+  }
+  MetricsWriter(request.run.metrics_file()).write(final_record);
+  export_transformer_program({config, request.run});
+}
+
+void eval_transformer_program(const EvalRequest& request) {
+  const data::SequenceSplits data = transformer_program_data(request.config);
+  const data::SequenceDataset& split = split_of(data, request.split);
+  auto model = load_trained(request.config, request.run, data.train);
+  SequenceAccuracy a = argmax_accuracy(*model, split);
+  if (request.json) {
+    nlohmann::json j = accuracy_json(a);
+    j["split"] = request.split;
+    j["accuracy"] = a.token;
+    std::cout << j.dump() << "\n";
+    return;
+  }
+  std::cout << request.split << " (argmax model): accuracy " << percent(a.token) << " of " << a.tokens
+            << " tokens, " << percent(a.sequence) << " of " << a.sequences << " sequences\n";
+}
+
+void export_transformer_program(const ExportRequest& request) {
+  const data::SequenceSplits data = transformer_program_data(request.config);
+  auto model = load_trained(request.config, request.run, data.train);
+  const Program program = extract(*model, request.config, data.train);
+  const std::filesystem::path dir = request.run.exports_dir();
+  std::filesystem::create_directories(dir);
+  const std::string source = request.run.root().string();
+  nlohmann::json summary = {{"model", kModelName}, {"task", program.task}};
+  for (const char* ext : {".py", ".cpp"}) {
+    const std::string path = (dir / (std::string("program") + ext)).string();
+    write_program(program, path, source);
+    std::ifstream f(path);
+    std::stringstream text;
+    text << f.rdbuf();
+    summary[std::string("lines") + ext] = count_lines(text.str());
+  }
+  summary["test"] = accuracy_json(argmax_accuracy(*model, data.test));
+  io::write_json_atomic((dir / "program.json").string(), summary);
+  std::cout << "program: " << (dir / "program.py").string() << " (" << summary["lines.py"].get<int64_t>()
+            << " lines) and " << (dir / "program.cpp").string() << "\n";
+}
+
+void compile_transformer_program(const CompileRequest& request) {
+  const data::SequenceSplits data = transformer_program_data(request.config);
+  auto model = load_trained(request.config, request.run, data.train);
+  const Program program = extract(*model, request.config, data.train);
+  write_program(program, request.output, request.run.root().string());
+  std::ifstream f(request.output);
+  std::stringstream text;
+  text << f.rdbuf();
+  std::cout << "wrote " << request.output << " (" << count_lines(text.str()) << " lines)\n";
+  if (!request.verify) return;
+  VerifyReport r = verify_program(*model, data.test, request.output);
+  std::cout << "verify: the program agrees with the argmax model on " << r.agreeing << " of " << r.positions
+            << " positions of " << r.examples << " test examples (" << std::fixed << std::setprecision(2)
+            << 100.0 * r.agreement() << "%)\n";
+  if (r.agreeing != r.positions)
+    throw std::runtime_error("the program disagrees with the model on " + std::to_string(r.positions - r.agreeing) +
+                             " positions");
+}
+
+namespace {
+ModelEntry entry() {
+  ModelEntry e{kModelName,
+               "Transformer Programs (Friedman et al. 2023): a transformer that compiles to a readable program",
+               transformer_program_schema(), train_transformer_program, eval_transformer_program,
+               export_transformer_program};
+  e.compile = compile_transformer_program;
+  return e;
+}
+const ModelRegistrar registrar{entry()};
+}  // namespace
+
+}  // namespace glassbox::models
