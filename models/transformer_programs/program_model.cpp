@@ -139,36 +139,26 @@ ProgramForward TransformerProgram::forward(const Tensor& tokens) const {
     masked = ops::logical_or(masked, ops::gt(later, 0.5));
   }
   const Tensor bias = position_bias(T).to(dt);
-  const Tensor bos_column = ops::one_hot(Tensor::zeros({1}, {.dtype = DType::i64}), T, dt).view({T});
 
-  // S[b,h,i,p] = q_i^T P k_p with a row-wise chosen predicate P (one key value per query value).
-  auto scores = [&](const Tensor& q, const Tensor& key, const Tensor& pred) {
-    Tensor qp = ops::matmul(q.permute({0, 2, 1, 3}), choose(param(pred)));    // [B, H, T, k]
-    Tensor s = ops::matmul(qp, key.permute({0, 2, 3, 1}));                        // [B, H, T, T]
-    return ops::masked_fill(s, masked, 0.0);
-  };
+  auto choose_fn = [this](const Tensor& logits) { return choose(logits); };
 
   for (int64_t l = 0; l < o.layers; ++l) {
     const LayerParams& lp = layers_[size_t(l)];
     std::vector<Tensor> new_cat;
     Tensor new_num;
     if (o.cat_heads > 0) {
-      Tensor s = scores(read(cat, lp.cat_q), read(cat, lp.cat_k), lp.cat_pred);
-      // Default to BOS when nothing matches: S[i,0] += relu(1 - s_i / (s_i + 1e-10)).
-      Tensor total = ops::sum(s, {-1}, true);
-      Tensor none = ops::relu(ops::rsub(ops::div(total, ops::add(total, 1e-10)), 1.0));
-      s = ops::add(s, ops::mul(none, bos_column));
-      Tensor logits = ops::masked_fill(ops::add(ops::log(ops::add(s, 1e-20)), bias), masked, kMasked);
-      // Hard attention relaxed at temperature tau * sqrt(k) (attention_temp = sqrt(d_head)).
-      Tensor att = choose(ops::mul(logits, 1.0 / std::sqrt(double(o.k))));
       Tensor values = read(cat, lp.cat_v).permute({0, 2, 1, 3});                  // [B, H, T, k]
+      Tensor att = categorical_attention(read(cat, lp.cat_q).permute({0, 2, 1, 3}),
+                                         read(cat, lp.cat_k).permute({0, 2, 1, 3}), choose(param(lp.cat_pred)),
+                                         masked, bias, o.k, choose_fn);
       new_cat.push_back(ops::matmul(att, values).permute({0, 2, 1, 3}));           // [B, T, H, k]
     }
     if (o.num_heads > 0) {
       // Numerical attention: the same predicate, no softmax: a sum (a count with v = ones).
-      Tensor s = scores(read(cat, lp.num_q), read(cat, lp.num_k), lp.num_pred);
       Tensor v = ops::matmul(num, choose(param(lp.num_v)).transpose(0, 1));    // [B, T, H]
-      Tensor out = ops::matmul(s, v.permute({0, 2, 1}).unsqueeze(-1));            // [B, H, T, 1]
+      Tensor out = numerical_attention(read(cat, lp.num_q).permute({0, 2, 1, 3}),
+                                       read(cat, lp.num_k).permute({0, 2, 1, 3}), choose(param(lp.num_pred)), masked,
+                                       v.permute({0, 2, 1}).unsqueeze(-1));        // [B, H, T, 1]
       new_num = out.squeeze(-1).permute({0, 2, 1});                                // [B, T, H]
     }
     if (!new_cat.empty()) cat = ops::concat({cat, new_cat[0]}, 2);
@@ -184,6 +174,34 @@ ProgramForward TransformerProgram::forward(const Tensor& tokens) const {
   out.num_vars = num;
   out.logits = classify(ops::concat({cat.flatten(2), num}, 2));
   return out;
+}
+
+Tensor predicate_scores(const Tensor& q, const Tensor& key, const Tensor& predicate, const Tensor& masked) {
+  // S[b,h,i,p] = q_i^T P k_p: with one-hot values, 1 exactly where P maps the query's
+  // value to the key's value.
+  Tensor s = ops::matmul(ops::matmul(q, predicate), key.transpose(-1, -2));
+  return ops::masked_fill(s, masked, 0.0);
+}
+
+Tensor categorical_attention(const Tensor& q, const Tensor& key, const Tensor& predicate, const Tensor& masked,
+                             const Tensor& bias, int64_t k, const std::function<Tensor(const Tensor&)>& choose_keys) {
+  Tensor s = predicate_scores(q, key, predicate, masked);
+  // Default to BOS when nothing matches: S[i,0] += relu(1 - s_i / (s_i + 1e-10)) (the
+  // code's sum-based form of the paper's 1 - max_j S_ij).
+  const int64_t T = s.size(-1);
+  Tensor total = ops::sum(s, {-1}, true);
+  Tensor none = ops::relu(ops::rsub(ops::div(total, ops::add(total, 1e-10)), 1.0));
+  Tensor bos_column = ops::one_hot(Tensor::zeros({1}, {.dtype = DType::i64}), T, s.dtype()).view({T});
+  s = ops::add(s, ops::mul(none, bos_column));
+  Tensor logits = ops::masked_fill(ops::add(ops::log(ops::add(s, 1e-20)), bias), masked, kMasked);
+  // Hard attention relaxed at temperature tau * sqrt(k) (attention_temp = sqrt(d_head)).
+  return choose_keys(ops::mul(logits, 1.0 / std::sqrt(double(k))));
+}
+
+Tensor numerical_attention(const Tensor& q, const Tensor& key, const Tensor& predicate, const Tensor& masked,
+                           const Tensor& values) {
+  // No softmax and no BOS default: a sum over matching keys (a count when v = ones).
+  return ops::matmul(predicate_scores(q, key, predicate, masked), values);
 }
 
 Tensor TransformerProgram::classify(const Tensor& features) const {

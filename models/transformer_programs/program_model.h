@@ -10,6 +10,7 @@
 // is a Gumbel-softmax relaxation during training and an argmax afterwards, which makes
 // the discrete model a program (models/transformer_programs/program.h extracts it).
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -115,6 +116,21 @@ class TransformerProgram : public nn::Module {
   double tau_ = 3.0;
   ChoiceMode mode_ = ChoiceMode::gumbel;
 };
+
+/// S [B, H, T, T] = q_i^T P k_p for relaxed one-hot queries and keys q, key [B, H, T, k]
+/// and a chosen predicate P [H, k, k] (rows: query value -> key value); 0 where masked
+/// (bool, broadcast to S: padded keys, later keys when causal).
+Tensor predicate_scores(const Tensor& q, const Tensor& key, const Tensor& predicate, const Tensor& masked);
+
+/// Categorical attention weights [B, H, T, T] (paper section 3.2): the predicate's
+/// scores, BOS when nothing matches, log + the fixed position bias [T, T], masked, and
+/// then `choose_keys` over the keys (Gumbel-softmax at tau * sqrt(k), or the argmax).
+Tensor categorical_attention(const Tensor& q, const Tensor& key, const Tensor& predicate, const Tensor& masked,
+                             const Tensor& bias, int64_t k, const std::function<Tensor(const Tensor&)>& choose_keys);
+
+/// Numerical attention [B, H, T, 1]: the sum of values [B, H, T, 1] over matching keys.
+Tensor numerical_attention(const Tensor& q, const Tensor& key, const Tensor& predicate, const Tensor& masked,
+                           const Tensor& values);
 
 /// The Gumbel temperature at step `batch` of epoch `epoch`: geometric from tau_start to
 /// tau_end over the epochs, and geometric within each epoch between the two epochs'
