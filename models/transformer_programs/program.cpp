@@ -10,9 +10,6 @@ namespace glassbox::models {
 
 namespace {
 
-// Tables larger than this would make an unreadable program; no configuration of the
-// paper comes near it (a layer-2 head counting counts at n_ctx 8 gives 513 values).
-constexpr int64_t kMaxTableEntries = int64_t(1) << 22;
 
 std::vector<int64_t> row_argmax(const Tensor& logits) {
   return ops::argmax(logits.detach().to(DType::f64), -1).contiguous().to_vector<int64_t>();
@@ -32,11 +29,27 @@ int64_t ProgramMlp::lookup(int64_t a, int64_t b) const {
   if (a < 0 || a >= size0 || b < 0 || b >= size1)
     throw std::out_of_range("program: mlp_" + std::to_string(layer) + "_" + std::to_string(index) + " has no entry for (" +
                             std::to_string(a) + ", " + std::to_string(b) + ")");
-  return table[size_t(a * size1 + b)];
+  if (is_table()) return table[size_t(a * size1 + b)];
+  const int64_t k = int64_t(b2.size());
+  std::vector<double> h(static_cast<size_t>(hidden));
+  for (int64_t j = 0; j < hidden; ++j)
+    h[size_t(j)] = std::max(0.0, double(a) * w1[size_t(j)] + double(b) * w1[size_t(hidden + j)] + b1[size_t(j)]);
+  int64_t best = 0;
+  double best_value = 0;
+  for (int64_t c = 0; c < k; ++c) {
+    double v = 0;
+    for (int64_t j = 0; j < hidden; ++j) v += h[size_t(j)] * w2[size_t(j * k + c)];
+    v += b2[size_t(c)];
+    if (c == 0 || v > best_value) {
+      best = c;
+      best_value = v;
+    }
+  }
+  return best;
 }
 
 Program extract_program(TransformerProgram& model, const std::string& task, const std::vector<std::string>& vocab,
-                        const std::vector<std::string>& classes) {
+                        const std::vector<std::string>& classes, int64_t max_table_entries) {
   NoGradGuard no_grad;
   model.set_mode(ChoiceMode::argmax);
   const TransformerProgramOptions& o = model.options();
@@ -113,19 +126,25 @@ Program extract_program(TransformerProgram& model, const std::string& task, cons
         mlp.size0 = mlp.size1 = o.k;
       }
       const int64_t n = mlp.size0 * mlp.size1;
-      if (n > kMaxTableEntries)
-        throw std::runtime_error("program: mlp " + std::to_string(l) + "." + std::to_string(j) + " would need a table of " +
-                                 std::to_string(n) + " entries");
-      std::vector<int64_t> a(static_cast<size_t>(n)), b(static_cast<size_t>(n));
-      for (int64_t i = 0; i < n; ++i) {
-        a[size_t(i)] = i / mlp.size1;
-        b[size_t(i)] = i % mlp.size1;
+      if (numerical && n > max_table_entries) {
+        auto values = [](const Tensor& t) { return t.detach().to(DType::f64).contiguous().to_vector<double>(); };
+        mlp.hidden = o.d_mlp;
+        mlp.w1 = values(m.w1);
+        mlp.b1 = values(m.b1);
+        mlp.w2 = values(m.w2);
+        mlp.b2 = values(m.b2);
+      } else {
+        std::vector<int64_t> a(static_cast<size_t>(n)), b(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i) {
+          a[size_t(i)] = i / mlp.size1;
+          b[size_t(i)] = i % mlp.size1;
+        }
+        Tensor ta = Tensor::from_vector(a, {n}), tb = Tensor::from_vector(b, {n});
+        // The same inputs the forward builds: two one-hot blocks, or the two values.
+        Tensor x = numerical ? ops::stack({ta.to(DType::f64), tb.to(DType::f64)}, 1)
+                             : ops::concat({ops::one_hot(ta, o.k, DType::f64), ops::one_hot(tb, o.k, DType::f64)}, 1);
+        mlp.table = model.mlp_choice(l, j, numerical, x).contiguous().to_vector<int64_t>();
       }
-      Tensor ta = Tensor::from_vector(a, {n}), tb = Tensor::from_vector(b, {n});
-      // The same inputs the forward builds: two one-hot blocks, or the two values.
-      Tensor x = numerical ? ops::stack({ta.to(DType::f64), tb.to(DType::f64)}, 1)
-                           : ops::concat({ops::one_hot(ta, o.k, DType::f64), ops::one_hot(tb, o.k, DType::f64)}, 1);
-      mlp.table = model.mlp_choice(l, j, numerical, x).contiguous().to_vector<int64_t>();
       p.cat_vars[size_t(output)].labels = int_labels();
       p.mlps.push_back(std::move(mlp));
     };

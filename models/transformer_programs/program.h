@@ -38,14 +38,21 @@ struct ProgramHead {
   int64_t output = 0;              // the variable it writes
 };
 
-/// One MLP as a lookup table over its two inputs (one when both reads coincide).
+/// One MLP: a lookup table over its two inputs (one when both reads coincide), or, for a
+/// numerical MLP whose inputs take too many values for a readable table, its two layers
+/// (Linear -> ReLU -> Linear -> argmax) in double precision.
 struct ProgramMlp {
   bool numerical = false;
   int64_t layer = 0, index = 0;
   int64_t input0 = 0, input1 = 0;  // variable ids (numerical for numerical MLPs)
   int64_t size0 = 0, size1 = 0;    // values per input (k, or max_value + 1)
-  std::vector<int64_t> table;      // [size0 * size1] output value ids, row-major
+  std::vector<int64_t> table;      // [size0 * size1] output value ids, row-major (empty: arithmetic)
   int64_t output = 0;
+  // The arithmetic form: w1 [2][hidden], b1 [hidden], w2 [hidden][k], b2 [k], row-major.
+  int64_t hidden = 0;
+  std::vector<double> w1, b1, w2, b2;
+  bool is_table() const { return !table.empty(); }
+  /// The output value id for inputs (a, b); an error outside the inputs' ranges.
   int64_t lookup(int64_t a, int64_t b) const;
 };
 
@@ -62,9 +69,14 @@ struct Program {
   std::vector<int64_t> masked_classes;
 };
 
+/// Numerical MLPs with more input pairs than this are kept as arithmetic, not tables: a
+/// head that sums another head's counts reaches n_ctx^2 values (n_ctx^3 one layer up:
+/// 4,097 at n_ctx 16), far too many for a table anyone would read.
+inline constexpr int64_t kMaxMlpTableEntries = int64_t(1) << 16;
+
 /// Reads the program out of a trained model (which is switched to the argmax mode).
 Program extract_program(TransformerProgram& model, const std::string& task, const std::vector<std::string>& vocab,
-                        const std::vector<std::string>& classes);
+                        const std::vector<std::string>& classes, int64_t max_table_entries = kMaxMlpTableEntries);
 
 /// Runs the program on one input (token ids, starting with BOS, no padding); the
 /// predicted class id at every position.

@@ -110,7 +110,45 @@ void emit_predicate(std::ostream& out, const Program& p, const ProgramHead& h) {
   out << "  return false;\n}\n";
 }
 
+void emit_weight_row(std::ostream& out, const std::vector<double>& row);
+
+// A numerical MLP with too many input pairs for a table: its two layers in double precision.
+void emit_mlp_arithmetic(std::ostream& out, const Program& p, const ProgramMlp& m) {
+  const std::string name = mlp_function(m);
+  const size_t h = size_t(m.hidden), k = m.b2.size();
+  auto slice = [](const std::vector<double>& v, size_t from, size_t count, size_t stride) {
+    std::vector<double> r;
+    for (size_t i = 0; i < count; ++i) r.push_back(v[from + i * stride]);
+    return r;
+  };
+  out << "\n// " << name << " reads " << mlp_input(p, m, 0).name << " (0.." << m.size0 - 1 << ") and "
+      << mlp_input(p, m, 1).name << " (0.." << m.size1 - 1 << "): too many pairs for a table, so it is\n"
+      << "// the MLP itself: Linear -> ReLU -> Linear -> the index of the largest output.\n"
+      << "static int " << name << "(int a, int b) {\n  static const std::vector<double> w1a = ";
+  emit_weight_row(out, slice(m.w1, 0, h, 1));
+  out << ";\n  static const std::vector<double> w1b = ";
+  emit_weight_row(out, slice(m.w1, h, h, 1));
+  out << ";\n  static const std::vector<double> b1 = ";
+  emit_weight_row(out, m.b1);
+  out << ";\n  static const std::vector<std::vector<double>> w2t = {\n";
+  for (size_t c = 0; c < k; ++c) {
+    out << "      ";
+    emit_weight_row(out, slice(m.w2, c, h, k));
+    out << ",\n";
+  }
+  out << "  };\n  static const std::vector<double> b2 = ";
+  emit_weight_row(out, m.b2);
+  out << ";\n  std::vector<double> hidden;\n"
+      << "  for (size_t j = 0; j < b1.size(); ++j) hidden.push_back(std::max(0.0, double(a) * w1a[j] + double(b) * w1b[j] + b1[j]));\n"
+      << "  int best = 0;\n  double best_value = 0;\n"
+      << "  for (size_t c = 0; c < b2.size(); ++c) {\n    double value = 0;\n"
+      << "    for (size_t j = 0; j < hidden.size(); ++j) value += hidden[j] * w2t[c][j];\n    value += b2[c];\n"
+      << "    if (c == 0 || value > best_value) {\n      best = int(c);\n      best_value = value;\n    }\n  }\n"
+      << "  return best;\n}\n";
+}
+
 void emit_mlp(std::ostream& out, const Program& p, const ProgramMlp& m) {
+  if (!m.is_table()) return emit_mlp_arithmetic(out, p, m);
   const ProgramVariable& a = mlp_input(p, m, 0);
   const ProgramVariable& b = mlp_input(p, m, 1);
   MlpTable t = mlp_table(p, m);
@@ -148,7 +186,7 @@ std::string emit_cpp(const Program& p, const std::string& source) {
       << "// It computes exactly what the argmax model computes (`glassbox compile RUN -o program.cpp --verify`).\n"
       << "// Build: c++ -std=c++17 -O1 program.cpp -o program; run: one input per line, tokens separated by\n"
       << "// spaces, \"<s>\" first; it prints one label per position.\n"
-      << "#include <iostream>\n#include <map>\n#include <set>\n#include <sstream>\n#include <string>\n"
+      << "#include <algorithm>\n#include <iostream>\n#include <map>\n#include <set>\n#include <sstream>\n#include <string>\n"
       << "#include <utility>\n#include <vector>\n\n"
       << "static const int N_CTX = " << p.n_ctx << ";\nstatic const bool CAUSAL = " << (p.causal ? "true" : "false")
       << ";\nstatic const std::vector<std::string> CLASSES = {";
@@ -205,7 +243,7 @@ std::string emit_cpp(const Program& p, const std::string& source) {
       const std::string a = mlp_input(p, m, 0).name, b = mlp_input(p, m, 1).name;
       const std::string name = p.cat_vars[size_t(m.output)].name;
       out << "  std::vector<int> " << name << ";\n  for (int i = 0; i < n; ++i) " << name << ".push_back("
-          << mlp_function(m) << "(" << a << "[i]" << (m.input0 == m.input1 ? "" : ", " + b + "[i]") << "));\n";
+          << mlp_function(m) << "(" << a << "[i]" << (m.input0 == m.input1 && m.is_table() ? "" : ", " + b + "[i]") << "));\n";
     }
   }
   out << "\n  std::vector<std::string> predictions;\n  for (int i = 0; i < n; ++i) {\n"

@@ -1,6 +1,7 @@
 // The Python form of a Program: readable functions in the style of the paper's
 // programs (predicate_*, select_closest/aggregate, MLP lookup tables, classifier
 // weights, run), but with select_closest breaking ties exactly as the model does.
+#include <cctype>
 #include <sstream>
 
 #include "models/transformer_programs/program_emit.h"
@@ -91,7 +92,41 @@ void emit_predicate(std::ostream& out, const Program& p, const ProgramHead& h) {
   out << "    return False" << (has_false ? "  # the other query values match no key\n" : "\n");
 }
 
+std::string double_list(const std::vector<double>& v, size_t from, size_t count, size_t stride = 1) {
+  std::string s = "[";
+  for (size_t i = 0; i < count; ++i) s += (i ? ", " : "") + exact_double(v[from + i * stride]);
+  return s + "]";
+}
+
+// A numerical MLP with too many input pairs for a table: its two layers, evaluated in
+// double precision as the model evaluates them.
+void emit_mlp_arithmetic(std::ostream& out, const Program& p, const ProgramMlp& m) {
+  const std::string name = mlp_function(m);
+  const size_t h = size_t(m.hidden), k = m.b2.size();
+  std::string upper = name;
+  for (char& c : upper) c = char(std::toupper(c));
+  out << "\n\n# " << name << " reads " << mlp_input(p, m, 0).name << " (0.." << m.size0 - 1 << ") and "
+      << mlp_input(p, m, 1).name << " (0.." << m.size1 - 1 << "): too many pairs for a table, so it is\n"
+      << "# the MLP itself: Linear -> ReLU -> Linear -> the index of the largest output.\n"
+      << upper << "_W1 = [" << double_list(m.w1, 0, h) << ",\n    " << double_list(m.w1, h, h) << "]\n"
+      << upper << "_B1 = " << double_list(m.b1, 0, h) << "\n" << upper << "_W2T = [\n";
+  for (size_t c = 0; c < k; ++c) out << "    " << double_list(m.w2, c, h, k) << ",\n";
+  out << "]\n" << upper << "_B2 = " << double_list(m.b2, 0, k) << "\n\n\ndef " << name << "(a, b):\n"
+      << "    hidden = [max(0.0, a * w0 + b * w1 + c) for w0, w1, c in zip(" << upper << "_W1[0], " << upper << "_W1[1], "
+      << upper << "_B1)]\n"
+      << "    best, best_value = 0, None\n"
+      << "    for i, (column, c) in enumerate(zip(" << upper << "_W2T, " << upper << "_B2)):\n"
+      << "        value = 0.0\n"
+      << "        for x, w in zip(hidden, column):\n"
+      << "            value += x * w\n"
+      << "        value += c\n"
+      << "        if best_value is None or value > best_value:\n"
+      << "            best, best_value = i, value\n"
+      << "    return best\n";
+}
+
 void emit_mlp(std::ostream& out, const Program& p, const ProgramMlp& m) {
+  if (!m.is_table()) return emit_mlp_arithmetic(out, p, m);
   const ProgramVariable& a = mlp_input(p, m, 0);
   const ProgramVariable& b = mlp_input(p, m, 1);
   const ProgramVariable& result = p.cat_vars[size_t(m.output)];
@@ -185,7 +220,7 @@ std::string emit_python(const Program& p, const std::string& source) {
       if (m.layer != l) continue;
       const std::string a = mlp_input(p, m, 0).name, b = mlp_input(p, m, 1).name;
       out << "    " << p.cat_vars[size_t(m.output)].name << " = [" << mlp_function(m);
-      if (m.input0 == m.input1)
+      if (m.input0 == m.input1 && m.is_table())
         out << "(x) for x in " << a << "]\n";
       else
         out << "(a, b) for a, b in zip(" << a << ", " << b << ")]\n";

@@ -180,6 +180,28 @@ TEST(TransformerPrograms, ProgramMatchesAnUntrainedModelWithEveryKindOfPart) {
       EXPECT_EQ(m.size0, program.num_vars[size_t(m.input0)].max_value + 1);
       EXPECT_EQ(int64_t(m.table.size()), m.size0 * m.size1);
     }
+
+  // With tiny tables allowed, numerical MLPs become arithmetic; the program still agrees,
+  // and so do its Python and C++ forms.
+  Program arithmetic = extract_program(model, "double_hist", data.train.vocab, data.train.labels, 4);
+  int64_t arithmetic_mlps = 0;
+  for (const ProgramMlp& m : arithmetic.mlps) arithmetic_mlps += !m.is_table();
+  EXPECT_EQ(arithmetic_mlps, 3);
+  for (int64_t i = 0; i < data.test.size(); ++i) {
+    std::vector<int64_t> row;
+    for (int64_t t = 0; t < data.test.n_ctx && tokens[size_t(i * data.test.n_ctx + t)] != 0; ++t)
+      row.push_back(tokens[size_t(i * data.test.n_ctx + t)]);
+    ASSERT_EQ(run_program(arithmetic, row), expected[size_t(i)]) << "test example " << i;
+  }
+  TempDir dir;
+  for (const char* name : {"program.py", "program.cpp"}) {
+    const std::string path = (dir.path() / name).string();
+    const bool python = std::string(name).ends_with(".py");
+    if (!have_command(python ? "python3" : "c++")) continue;
+    std::ofstream(path) << (python ? emit_python(arithmetic, "test") : emit_cpp(arithmetic, "test"));
+    VerifyReport r = verify_program(model, data.test, path);
+    EXPECT_EQ(r.agreeing, r.positions) << name;
+  }
 }
 
 TEST(TransformerPrograms, HistLearnsCompilesAndVerifies) {
