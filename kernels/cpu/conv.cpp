@@ -11,6 +11,8 @@
 #include <map>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
+
+#include "kernels/cpu/onednn_engine.h"
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -27,15 +29,8 @@ using Tag = memory::format_tag;
 
 enum class Pass : int64_t { forward, backward_data, backward_weights };
 
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
-
-dnnl::stream& cpu_stream() {
-  static dnnl::stream stream(cpu_engine());
-  return stream;
-}
+dnnl::engine& cpu_engine() { return cpu::onednn_engine(); }
+dnnl::stream& cpu_stream() { return cpu::onednn_stream(); }
 
 /// Everything that determines a primitive: the pass, whether a bias takes part, the
 /// activation/weight/output sizes and the convolution parameters.

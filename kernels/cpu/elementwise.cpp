@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/onednn_eltwise.h"
 #include "kernels/cpu/strided_loop.h"
 
 namespace glassbox::kernels {
@@ -206,6 +207,10 @@ void CpuBackend::fill(const View& out, double value) {
 }
 
 void CpuBackend::unary(UnaryOp op, const View& x, const View& out, Scalars s) {
+  if (const int64_t done = cpu::onednn_unary(op, x, out); done > 0) {
+    if (done == out.numel()) return;
+    return unary(op, cpu::onednn_tail(x, done), cpu::onednn_tail(out, done), s);
+  }
   cpu::dispatch_all(x.dtype, [&](auto z) {
     using T = decltype(z);
     if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, uint8_t>) {
@@ -218,6 +223,10 @@ void CpuBackend::unary(UnaryOp op, const View& x, const View& out, Scalars s) {
 }
 
 void CpuBackend::binary(BinaryOp op, const View& a, const View& b, const View& out, Scalars s) {
+  if (const int64_t done = cpu::onednn_binary(op, a, b, out); done > 0) {
+    if (done == out.numel()) return;
+    return binary(op, cpu::onednn_tail(a, done), cpu::onednn_tail(b, done), cpu::onednn_tail(out, done), s);
+  }
   cpu::dispatch_all(a.dtype, [&](auto z) {
     using T = decltype(z);
     if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, uint8_t>) {
