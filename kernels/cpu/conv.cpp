@@ -3,21 +3,25 @@
 //
 // Creating a oneDNN primitive (descriptor, implementation search, JIT) costs far more
 // than running a small one, so each (pass, shape, parameters) gets its primitive once
-// and keeps it in a cache. Memory descriptors use the plain nchw/oihw layouts our
-// tensors already have, so no reorders are needed; letting oneDNN choose blocked
-// layouts (format_tag::any plus reorders) is the next speed step.
+// and keeps it in a cache. Our tensors are plain nchw/oihw, but oneDNN's fast direct
+// kernels want blocked layouts (nChw16c, ...): each primitive is created with
+// format_tag::any, and its operands are reordered into (and its result out of) the
+// layouts it chose, through scratch buffers reused from call to call. On the ProtoNet
+// step this replaced im2col+GEMM ("gemm:jit") with the direct JIT kernels.
 #include <array>
 #include <initializer_list>
 #include <map>
 #include <mutex>
-#include <oneapi/dnnl/dnnl.hpp>
-
-#include "kernels/cpu/onednn_engine.h"
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/onednn_engine.h"
 #include "kernels/cpu/reference/conv_reference.h"
 
 namespace glassbox::kernels {
@@ -69,45 +73,80 @@ struct ConvShape {
   dnnl::convolution_forward::primitive_desc forward_pd() const {
     const auto algo = dnnl::algorithm::convolution_direct;
     const auto kind = dnnl::prop_kind::forward_training;
-    auto desc = bias ? dnnl::convolution_forward::desc(kind, algo, x_md(), w_md(), bias_md(), y_md(), strides(),
-                                                       dilates(), pad_l(), pad_r())
-                     : dnnl::convolution_forward::desc(kind, algo, x_md(), w_md(), y_md(), strides(), dilates(),
-                                                       pad_l(), pad_r());
+    const memory::desc x = any(x_md()), w = any(w_md()), y = any(y_md());
+    auto desc = bias ? dnnl::convolution_forward::desc(kind, algo, x, w, bias_md(), y, strides(), dilates(), pad_l(),
+                                                       pad_r())
+                     : dnnl::convolution_forward::desc(kind, algo, x, w, y, strides(), dilates(), pad_l(), pad_r());
     return {desc, cpu_engine()};
   }
 
-  dnnl::primitive make(Pass pass) const {
-    const auto algo = dnnl::algorithm::convolution_direct;
-    switch (pass) {
-      case Pass::forward:
-        return dnnl::convolution_forward(forward_pd());
-      case Pass::backward_data: {
-        dnnl::convolution_backward_data::desc desc(algo, x_md(), w_md(), y_md(), strides(), dilates(), pad_l(),
-                                                   pad_r());
-        return dnnl::convolution_backward_data({desc, cpu_engine(), forward_pd()});
-      }
-      case Pass::backward_weights: {
-        auto desc = bias ? dnnl::convolution_backward_weights::desc(algo, x_md(), w_md(), bias_md(), y_md(), strides(),
-                                                                    dilates(), pad_l(), pad_r())
-                         : dnnl::convolution_backward_weights::desc(algo, x_md(), w_md(), y_md(), strides(), dilates(),
-                                                                    pad_l(), pad_r());
-        return dnnl::convolution_backward_weights({desc, cpu_engine(), forward_pd()});
-      }
-    }
-    throw std::logic_error("conv2d: unknown pass");
+  /// The same sizes with the layout left to oneDNN.
+  static memory::desc any(const memory::desc& plain) {
+    return {plain.dims(), memory::data_type::f32, Tag::any};
   }
 };
 
+/// One operand of a cached convolution: the layout the primitive chose and, when it
+/// differs from the plain one, the reorder between the two (in the operand's direction).
+struct Operand {
+  memory::desc plain, chosen;
+  bool input;  // read by the primitive (else written)
+  std::optional<dnnl::reorder> reorder;
+  Operand(const memory::desc& plain_md, const memory::desc& chosen_md, bool is_input)
+      : plain(plain_md), chosen(chosen_md), input(is_input) {
+    if (plain == chosen) return;
+    reorder = input ? dnnl::reorder(memory(plain, cpu_engine()), memory(chosen, cpu_engine()))
+                    : dnnl::reorder(memory(chosen, cpu_engine()), memory(plain, cpu_engine()));
+  }
+};
+
+/// A cached convolution: the primitive and its x, w, y operands.
+struct ConvPrimitive {
+  dnnl::primitive primitive;
+  std::vector<Operand> operands;  // x, w, y
+};
+
+ConvPrimitive make_primitive(const ConvShape& shape, Pass pass) {
+  const auto algo = dnnl::algorithm::convolution_direct;
+  const auto fwd = shape.forward_pd();
+  const memory::desc x = ConvShape::any(shape.x_md()), w = ConvShape::any(shape.w_md()), y = ConvShape::any(shape.y_md());
+  switch (pass) {
+    case Pass::forward:
+      return {dnnl::convolution_forward(fwd),
+              {{shape.x_md(), fwd.src_desc(), true}, {shape.w_md(), fwd.weights_desc(), true},
+               {shape.y_md(), fwd.dst_desc(), false}}};
+    case Pass::backward_data: {
+      dnnl::convolution_backward_data::desc desc(algo, x, w, y, shape.strides(), shape.dilates(), shape.pad_l(),
+                                                 shape.pad_r());
+      dnnl::convolution_backward_data::primitive_desc pd(desc, cpu_engine(), fwd);
+      return {dnnl::convolution_backward_data(pd),
+              {{shape.x_md(), pd.diff_src_desc(), false}, {shape.w_md(), pd.weights_desc(), true},
+               {shape.y_md(), pd.diff_dst_desc(), true}}};
+    }
+    case Pass::backward_weights: {
+      auto desc = shape.bias ? dnnl::convolution_backward_weights::desc(algo, x, w, shape.bias_md(), y, shape.strides(),
+                                                                        shape.dilates(), shape.pad_l(), shape.pad_r())
+                             : dnnl::convolution_backward_weights::desc(algo, x, w, y, shape.strides(), shape.dilates(),
+                                                                        shape.pad_l(), shape.pad_r());
+      dnnl::convolution_backward_weights::primitive_desc pd(desc, cpu_engine(), fwd);
+      return {dnnl::convolution_backward_weights(pd),
+              {{shape.x_md(), pd.src_desc(), true}, {shape.w_md(), pd.diff_weights_desc(), false},
+               {shape.y_md(), pd.diff_dst_desc(), true}}};
+    }
+  }
+  throw std::logic_error("conv2d: unknown pass");
+}
+
 /// The cached primitive for this pass and shape, created on first use.
-dnnl::primitive cached_primitive(const ConvShape& shape, Pass pass) {
+const ConvPrimitive& cached_primitive(const ConvShape& shape, Pass pass) {
   static std::mutex mutex;
-  static std::map<ConvKey, dnnl::primitive> cache;
+  static std::map<ConvKey, ConvPrimitive> cache;
   const ConvKey key = shape.key(pass);
   std::lock_guard<std::mutex> lock(mutex);
   auto it = cache.find(key);
   if (it == cache.end()) {
     try {
-      it = cache.emplace(key, shape.make(pass)).first;
+      it = cache.emplace(key, make_primitive(shape, pass)).first;
     } catch (const dnnl::error& e) {
       throw std::invalid_argument(std::string("conv2d: oneDNN rejected the shapes x ") + shape.x.shape.str() + ", w " +
                                   shape.w.shape.str() + ", y " + shape.y.shape.str() + ": " + e.what());
@@ -126,29 +165,54 @@ void check_dense(const char* kernel, std::initializer_list<const View*> views) {
                              v->strides.str() + " for shape " + v->shape.str());
 }
 
+/// Runs a cached convolution on plain views x, w, y (under the given oneDNN argument
+/// ids), reordering each operand that the primitive wants in another layout through a
+/// per-thread scratch buffer; `extra` holds plain arguments (the bias).
+void run(const ConvPrimitive& conv, const std::array<const View*, 3>& views, const std::array<int, 3>& arg_ids,
+         std::unordered_map<int, memory> extra = {}) {
+  thread_local std::array<std::vector<float>, 3> scratch;
+  std::unordered_map<int, memory> args = std::move(extra);
+  std::array<std::optional<memory>, 3> plain, chosen;
+  for (size_t i = 0; i < 3; ++i) {
+    const Operand& op = conv.operands[i];
+    plain[i] = wrap(op.plain, *views[i]);
+    if (!op.reorder) {
+      args.emplace(arg_ids[i], *plain[i]);
+      continue;
+    }
+    std::vector<float>& buffer = scratch[i];
+    const size_t floats = (op.chosen.get_size() + sizeof(float) - 1) / sizeof(float);
+    if (buffer.size() < floats) buffer.resize(floats);
+    chosen[i] = memory(op.chosen, cpu_engine(), buffer.data());
+    if (op.input) op.reorder->execute(cpu_stream(), *plain[i], *chosen[i]);
+    args.emplace(arg_ids[i], *chosen[i]);
+  }
+  conv.primitive.execute(cpu_stream(), args);
+  for (size_t i = 0; i < 3; ++i) {
+    const Operand& op = conv.operands[i];
+    if (op.reorder && !op.input) op.reorder->execute(cpu_stream(), *chosen[i], *plain[i]);
+  }
+  cpu_stream().wait();
+}
+
 }  // namespace
 
 void CpuBackend::conv2d_forward(const View& x, const View& w, const View* bias, const View& y, const Conv2dParams& p) {
   if (x.dtype != DType::f32) return reference::conv2d_forward(x, w, bias, y, p);
   check_dense("conv2d_forward", {&x, &w, bias, &y});
   const ConvShape shape{x, w, y, p, bias != nullptr};
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(shape.x_md(), x)},
-                                       {DNNL_ARG_WEIGHTS, wrap(shape.w_md(), w)},
-                                       {DNNL_ARG_DST, wrap(shape.y_md(), y)}};
-  if (bias) args.emplace(DNNL_ARG_BIAS, wrap(shape.bias_md(), *bias));
-  cached_primitive(shape, Pass::forward).execute(cpu_stream(), args);
-  cpu_stream().wait();
+  std::unordered_map<int, memory> extra;
+  if (bias) extra.emplace(DNNL_ARG_BIAS, wrap(shape.bias_md(), *bias));
+  run(cached_primitive(shape, Pass::forward), {&x, &w, &y}, {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
+      std::move(extra));
 }
 
 void CpuBackend::conv2d_backward_data(const View& gy, const View& w, const View& gx, const Conv2dParams& p) {
   if (gy.dtype != DType::f32) return reference::conv2d_backward_data(gy, w, gx, p);
   check_dense("conv2d_backward_data", {&gy, &w, &gx});
   const ConvShape shape{gx, w, gy, p, false};
-  cached_primitive(shape, Pass::backward_data)
-      .execute(cpu_stream(), {{DNNL_ARG_DIFF_DST, wrap(shape.y_md(), gy)},
-                              {DNNL_ARG_WEIGHTS, wrap(shape.w_md(), w)},
-                              {DNNL_ARG_DIFF_SRC, wrap(shape.x_md(), gx)}});
-  cpu_stream().wait();
+  run(cached_primitive(shape, Pass::backward_data), {&gx, &w, &gy},
+      {DNNL_ARG_DIFF_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_DST});
 }
 
 void CpuBackend::conv2d_backward_weights(const View& x, const View& gy, const View& gw, const View* gbias,
@@ -156,12 +220,10 @@ void CpuBackend::conv2d_backward_weights(const View& x, const View& gy, const Vi
   if (x.dtype != DType::f32) return reference::conv2d_backward_weights(x, gy, gw, gbias, p);
   check_dense("conv2d_backward_weights", {&x, &gy, &gw, gbias});
   const ConvShape shape{x, gw, gy, p, gbias != nullptr};
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(shape.x_md(), x)},
-                                       {DNNL_ARG_DIFF_DST, wrap(shape.y_md(), gy)},
-                                       {DNNL_ARG_DIFF_WEIGHTS, wrap(shape.w_md(), gw)}};
-  if (gbias) args.emplace(DNNL_ARG_DIFF_BIAS, wrap(shape.bias_md(), *gbias));
-  cached_primitive(shape, Pass::backward_weights).execute(cpu_stream(), args);
-  cpu_stream().wait();
+  std::unordered_map<int, memory> extra;
+  if (gbias) extra.emplace(DNNL_ARG_DIFF_BIAS, wrap(shape.bias_md(), *gbias));
+  run(cached_primitive(shape, Pass::backward_weights), {&x, &gw, &gy},
+      {DNNL_ARG_SRC, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_DST}, std::move(extra));
 }
 
 }  // namespace glassbox::kernels
