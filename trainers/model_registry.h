@@ -38,6 +38,14 @@ struct ExplainRequest {
   bool json = false;
 };
 
+struct ClusterRequest {
+  const Config& config;
+  const RunFolder& run;
+  std::string input;   // IDX images to assign
+  std::string output;  // where to write the assignments as JSON ("" for none)
+  bool json = false;   // one JSON object on stdout instead of a table
+};
+
 struct CompileRequest {
   const Config& config;
   const RunFolder& run;
@@ -60,6 +68,8 @@ struct ModelEntry {
   std::function<void(const ExplainRequest&)> explain{};
   std::function<void(const BenchRequest&)> bench{};
   std::function<void(const CompileRequest&)> compile{};  // models that are programs
+  std::function<void(const ClusterRequest&)> cluster{};  // clustering models: assign new inputs
+  std::function<void(const EvalRequest&)> robustness{};  // certified-robustness models: the table
 };
 
 /// Adds a model; a second model with the same name is a programming error.

@@ -24,6 +24,8 @@ const std::vector<Verb>& verbs() {
       {"eval", eval_verb, "evaluate a trained run: accuracy, confusion matrix (--json for one JSON object)"},
       {"export", export_verb, "write a run's exports (prototype images, JSON) into RUN/exports"},
       {"explain", explain_verb, "explain one prediction of a trained run"},
+      {"robustness", robustness_verb, "certified robustness table of a trained run (CBC / RBF networks)"},
+      {"cluster", cluster_verb, "assign new images to a trained clustering run: glassbox cluster RUN --input IDX"},
       {"compile", compile_verb, "compile a trained Transformer Program to Python or C++: glassbox compile RUN -o p.py"},
       {"models", models_verb, "list the models that can be trained"},
       {"bench", bench_verb, "time training steps of a model"},
@@ -34,7 +36,7 @@ const std::vector<Verb>& verbs() {
 void print_usage(std::ostream& out) {
   out << "usage: glassbox VERB [options]   (glassbox VERB --help for a verb's options)\n\nverbs:\n";
   for (const Verb& v : verbs())
-    out << "  " << v.name << std::string(10 - std::string(v.name).size(), ' ') << v.summary << "\n";
+    out << "  " << v.name << std::string(12 - std::string(v.name).size(), ' ') << v.summary << "\n";
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// The verbs that work on a finished run folder: eval, export, explain, compile. Each opens
+// The verbs that work on a finished run folder: eval, robustness, export, explain,
+// cluster, compile. Each opens
 // RUN, finds its model in the registry and re-reads its saved configuration.
 #include <iostream>
 
@@ -125,6 +126,54 @@ int compile_verb(const Args& args) {
   apply_runtime_settings(r.config);
   require_handler(r.model.compile, r.model, "compile")(
       {r.config, r.run, parsed.values["output"].as<std::string>(), parsed.values["verify"].as<bool>()});
+  return 0;
+}
+
+int robustness_verb(const Args& args) {
+  VerbSpec spec("robustness", "RUN [--split test|val|train] [--json]",
+                "Certified robustness of RUN's model: accuracy certified at each radius (and under attack when\n"
+                "the run's config enables it), printed and written to RUN/exports/robustness_SPLIT.md and .json.");
+  // clang-format off
+  spec.options.add_options()
+      ("split", po::value<std::string>()->default_value("test"), "test, val or train")
+      ("json", po::bool_switch(), "print one JSON object");
+  // clang-format on
+  spec.hidden.add_options()("run", po::value<std::string>());
+  spec.positional.add("run", 1);
+  ParsedVerb parsed = parse_verb(spec, args);
+  if (parsed.help) {
+    print_verb_help(spec);
+    return 0;
+  }
+  const std::string split = checked_split(parsed);
+  OpenedRun r = open_run(parsed, "robustness");
+  apply_runtime_settings(r.config);
+  require_handler(r.model.robustness, r.model, "robustness")({r.config, r.run, split, parsed.values["json"].as<bool>()});
+  return 0;
+}
+
+int cluster_verb(const Args& args) {
+  VerbSpec spec("cluster", "RUN --input IMAGES [--output FILE.json] [--json]",
+                "Assigns new images (an IDX image file, raw or .gz) to the clusters of RUN's trained model.");
+  // clang-format off
+  spec.options.add_options()
+      ("input", po::value<std::string>(), "IDX images ([N, H, W] bytes) to assign")
+      ("output", po::value<std::string>()->default_value(""), "write every assignment to this JSON file")
+      ("json", po::bool_switch(), "print one JSON object instead of a table");
+  // clang-format on
+  spec.hidden.add_options()("run", po::value<std::string>());
+  spec.positional.add("run", 1);
+  ParsedVerb parsed = parse_verb(spec, args);
+  if (parsed.help) {
+    print_verb_help(spec);
+    return 0;
+  }
+  if (parsed.values.count("input") == 0) throw UsageError("cluster needs --input IMAGES (an IDX image file)");
+  OpenedRun r = open_run(parsed, "cluster");
+  apply_runtime_settings(r.config);
+  require_handler(r.model.cluster, r.model, "cluster")({r.config, r.run, parsed.values["input"].as<std::string>(),
+                                                        parsed.values["output"].as<std::string>(),
+                                                        parsed.values["json"].as<bool>()});
   return 0;
 }
 

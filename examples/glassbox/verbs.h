@@ -13,6 +13,8 @@ int eval_verb(const Args& args);
 int export_verb(const Args& args);
 int explain_verb(const Args& args);
 int compile_verb(const Args& args);
+int robustness_verb(const Args& args);
+int cluster_verb(const Args& args);
 int models_verb(const Args& args);
 int bench_verb(const Args& args);
 

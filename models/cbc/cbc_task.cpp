@@ -457,12 +457,39 @@ void bench_cbc(const BenchRequest& request) {
       });
 }
 
+void robustness_cbc(const EvalRequest& request) {
+  RunData data = load_run_data(request.config);
+  const data::ImageDataset& split = data.split(request.split);
+  auto model = load_trained(request.config, request.run, data.train);
+  const auto attack = cbc_attack_options(request.config);
+  CbcEvaluation e = evaluate_cbc(*model, split, radii_of(request.config), request.split, !request.json,
+                                 attack ? &*attack : nullptr, uint64_t(request.config.get_int("seed")) + 1,
+                                 request.config.get_int("attack_samples"));
+  write_robustness_report(*model, e, request.split, request.run);
+  if (request.json) {
+    nlohmann::json j = e.certified.to_json();
+    j["split"] = request.split;
+    j["variant"] = cbc_variant_name(model->options().variant);
+    j["squared"] = model->options().squared;
+    std::cout << j.dump() << "\n";
+    return;
+  }
+  std::cout << cbc_variant_name(model->options().variant) << (model->options().squared ? " (squared)" : "") << ", "
+            << request.split << " split:\n"
+            << e.certified.table() << "written to "
+            << (request.run.exports_dir() / ("robustness_" + request.split + ".md")).string() << " and .json\n";
+}
+
 namespace {
-const ModelRegistrar registrar{
-    {kModelName,
-     "Shallow CBC / RBF / GLVQ prototype classifiers with certified L2 robustness (Saralajew et al. 2019, 2025); "
-     "pick one with --variant",
-     cbc_schema(), train_cbc, eval_cbc, export_cbc, explain_cbc, bench_cbc}};
+ModelEntry cbc_entry() {
+  ModelEntry e{kModelName,
+               "Shallow CBC / RBF / GLVQ prototype classifiers with certified L2 robustness (Saralajew et al. 2019, "
+               "2025); pick one with --variant",
+               cbc_schema(), train_cbc, eval_cbc, export_cbc, explain_cbc, bench_cbc};
+  e.robustness = robustness_cbc;
+  return e;
+}
+const ModelRegistrar registrar{cbc_entry()};
 }  // namespace
 
 }  // namespace glassbox::models

@@ -44,6 +44,8 @@ void eval_cbc(const EvalRequest& request);
 void export_cbc(const ExportRequest& request);
 void explain_cbc(const ExplainRequest& request);
 void bench_cbc(const BenchRequest& request);
+/// `glassbox robustness RUN`: certified (and attacked) accuracy per radius, printed and written.
+void robustness_cbc(const EvalRequest& request);
 
 /// Writes components.png (the K components as images), reasoning.png (per concept, a
 /// 2 x K heat map: positive reasoning above negative) and reasoning.json into `dir`.

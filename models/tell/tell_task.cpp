@@ -427,10 +427,68 @@ void bench_tell(const BenchRequest& request) {
       });
 }
 
+nlohmann::json assign_clusters(const Tell& model, const Tensor& images) {
+  NoGradGuard no_grad;
+  const int64_t n = images.size(0);
+  std::vector<int64_t> clusters;
+  std::vector<double> similarity;
+  constexpr int64_t kBatch = 1000;
+  for (int64_t start = 0; start < n; start += kBatch) {
+    const int64_t len = std::min(kBatch, n - start);
+    // Unit features and unit centres: the largest cosine is the nearest centre.
+    Tensor cos = ops::matmul(model.encode(images.narrow(0, start, len)), model.centres().mT());
+    ops::ValuesIndices best = ops::max(cos, 1);
+    for (int64_t c : best.indices.to_vector<int64_t>()) clusters.push_back(c);
+    for (double v : best.values.to_vector<double>()) similarity.push_back(v);
+  }
+  std::vector<int64_t> sizes(size_t(model.options().num_clusters), 0);
+  for (int64_t c : clusters) ++sizes[size_t(c)];
+  return {{"clusters", clusters}, {"cosine_similarity", similarity}, {"cluster_sizes", sizes}};
+}
+
+void cluster_tell(const ClusterRequest& request) {
+  auto model = load_trained(request.config, request.run);
+  Tensor images = data::load_idx_images(request.input);
+  const int64_t side = model->options().image_size;
+  if (images.size(2) != side || images.size(3) != side)
+    throw UsageError(request.input + ": images are " + std::to_string(images.size(2)) + "x" +
+                     std::to_string(images.size(3)) + ", but the model was trained on " + std::to_string(side) + "x" +
+                     std::to_string(side));
+  nlohmann::json result = assign_clusters(*model, images);
+  result["input"] = request.input;
+  result["run"] = request.run.root().string();
+  // The label each cluster was matched to, when the run has been exported.
+  const auto centres_json = request.run.exports_dir() / "centres.json";
+  if (std::filesystem::exists(centres_json)) {
+    nlohmann::json names = nlohmann::json::array();
+    for (const auto& c : io::read_json(centres_json.string()).at("clusters")) names.push_back(c.at("matched_label_name"));
+    result["cluster_matched_label_names"] = names;
+  }
+  if (!request.output.empty()) io::write_json_atomic(request.output, result);
+  if (request.json) {
+    std::cout << result.dump() << "\n";
+    return;
+  }
+  const auto& clusters = result["clusters"];
+  const auto& sim = result["cosine_similarity"];
+  std::cout << "image  cluster  cosine similarity\n" << std::fixed << std::setprecision(4);
+  for (size_t i = 0; i < clusters.size() && i < 20; ++i)
+    std::cout << std::setw(5) << i << "  " << std::setw(7) << clusters[i].get<int64_t>() << "  " << sim[i].get<double>()
+              << "\n";
+  if (clusters.size() > 20) std::cout << "  ... (" << clusters.size() << " images; --output FILE or --json for all)\n";
+  std::cout << "cluster sizes:";
+  for (const auto& s : result["cluster_sizes"]) std::cout << " " << s.get<int64_t>();
+  std::cout << "\n";
+}
+
 namespace {
-const ModelRegistrar registrar{{kModelName,
-                                "TELL (Peng et al. 2022): k-means as a network layer, its centres decoded to images",
-                                tell_schema(), train_tell, eval_tell, export_tell, explain_tell, bench_tell}};
+ModelEntry tell_entry() {
+  ModelEntry e{kModelName, "TELL (Peng et al. 2022): k-means as a network layer, its centres decoded to images",
+               tell_schema(), train_tell, eval_tell, export_tell, explain_tell, bench_tell};
+  e.cluster = cluster_tell;
+  return e;
+}
+const ModelRegistrar registrar{tell_entry()};
 }  // namespace
 
 }  // namespace glassbox::models

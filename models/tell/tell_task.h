@@ -36,6 +36,10 @@ void eval_tell(const EvalRequest& request);
 void export_tell(const ExportRequest& request);
 void explain_tell(const ExplainRequest& request);
 void bench_tell(const BenchRequest& request);
+/// `glassbox cluster RUN --input IDX`: assigns new images to the trained centres.
+void cluster_tell(const ClusterRequest& request);
+/// Nearest centre and its cosine similarity for each image [N, 1, H, W], and cluster sizes.
+nlohmann::json assign_clusters(const Tell& model, const Tensor& images);
 
 /// Writes centres.png, centres.json and cluster_members.png into `dir`.
 void write_tell_exports(const Tell& model, const data::ImageDataset& data, const std::string& dir);

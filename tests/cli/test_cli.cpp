@@ -39,7 +39,8 @@ TEST(CliBinary, UnknownVerbExitsTwoAndListsVerbs) {
 }
 
 TEST(CliBinary, EveryVerbHasHelp) {
-  for (const char* verb : {"train", "eval", "export", "explain", "models", "bench"}) {
+  for (const char* verb :
+       {"train", "eval", "export", "explain", "robustness", "cluster", "compile", "models", "bench"}) {
     CommandResult r = run_glassbox(std::string(verb) + " --help");
     EXPECT_EQ(r.exit_code, 0) << verb << ": " << r.output;
     EXPECT_NE(r.output.find(std::string("usage: glassbox ") + verb), std::string::npos) << r.output;
@@ -72,6 +73,12 @@ TEST(CliBinary, UnknownModelFlagAndRunAreUsageErrors) {
   r = run_glassbox("train");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("which model?"), std::string::npos) << r.output;
+  r = run_glassbox("cluster /nonexistent/run");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("--input"), std::string::npos) << r.output;
+  r = run_glassbox("compile /nonexistent/run");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("-o PROGRAM.py"), std::string::npos) << r.output;
 }
 
 // In-process: a stand-in model registered by this test, to drive the verbs through
@@ -163,6 +170,19 @@ TEST(CliVerbs, MissingDataSaysHowToGetIt) {
                                               "--data-dir", (dir / "no-data").string()});
   EXPECT_NE(m.find("data set 'mnist' not found"), std::string::npos) << m;
   EXPECT_NE(m.find("./run data mnist"), std::string::npos) << m;
+}
+
+TEST(CliVerbs, ModelSpecificVerbsSayWhenAModelLacksThem) {
+  glassbox::testing::TempDir dir;
+  const std::string out = (dir / "run").string();
+  ASSERT_EQ(train_verb({"cli_test_model", "--out", out}), 0);
+  EXPECT_NE(usage_error_of(robustness_verb, {out}).find("does not support `glassbox robustness`"), std::string::npos);
+  EXPECT_NE(usage_error_of(cluster_verb, {out, "--input", "x.idx"}).find("does not support `glassbox cluster`"),
+            std::string::npos);
+  EXPECT_NE(usage_error_of(compile_verb, {out, "-o", "p.py"}).find("does not support `glassbox compile`"),
+            std::string::npos);
+  EXPECT_NE(usage_error_of(robustness_verb, {out, "--split", "dev"}).find("--split must be test, val or train"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "engine/autograd/grad_mode.h"
@@ -21,6 +22,7 @@
 using namespace glassbox;
 using namespace glassbox::models;
 using glassbox::testing::TempDir;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -323,4 +325,48 @@ TEST(Tell, ExportsAndExplanationsAreValid) {
   EXPECT_EQ(e["cluster"].get<int64_t>(), std::max_element(cos.begin(), cos.end()) - cos.begin());
   for (double c : cos) EXPECT_LE(std::abs(c), 1.0 + 1e-6);
   EXPECT_THROW(explain_tell_one(net, d, 40), std::exception);
+}
+
+TEST(Tell, ClusterVerbAssignsNewImagesToTheTrainedCentres) {
+  // A run folder holding a (default-sized, untrained) TELL checkpoint, and new images as IDX.
+  TempDir dir;
+  Config config(tell_schema());
+  RunFolder run = RunFolder::create(dir.path() / "run", false);
+  run.write_config("tell", config);
+  Generator gen(uint64_t(config.get_int("seed")));
+  Tell net(tell_options(config), gen);
+  optim::Adadelta opt(net.parameters(), optim::AdadeltaOptions{});
+  train::TrainerOptions to;
+  to.model_name = "tell";
+  train::Trainer(net, opt, run, config, to).save_checkpoint(0, 0, 0, false);
+
+  const int64_t n = 37, side = 28;
+  std::string idx = {0, 0, 8, 3, 0, 0, 0, char(n), 0, 0, 0, char(side), 0, 0, 0, char(side)};
+  std::mt19937 rng(3);
+  for (int64_t i = 0; i < n * side * side; ++i) idx.push_back(char(rng() % 256));
+  const fs::path images = dir.path() / "new-images-idx3-ubyte";
+  std::ofstream(images, std::ios::binary) << idx;
+
+  const fs::path out = dir.path() / "assignments.json";
+  cluster_tell({config, run, images.string(), out.string(), true});
+  nlohmann::json j = io::read_json(out.string());
+  ASSERT_EQ(j["clusters"].size(), size_t(n));
+  int64_t total = 0;
+  for (const auto& s : j["cluster_sizes"]) total += s.get<int64_t>();
+  EXPECT_EQ(total, n);
+  // The same assignments as the (evaluation-mode) model's own nearest centre on those images.
+  net.eval();
+  nlohmann::json direct = assign_clusters(net, data::load_idx_images(images));
+  EXPECT_EQ(j["clusters"], direct["clusters"]);
+
+  // Images of another size are a usage error naming the file.
+  std::string small = {0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3, 4};
+  const fs::path bad = dir.path() / "small-idx3-ubyte";
+  std::ofstream(bad, std::ios::binary) << small;
+  try {
+    cluster_tell({config, run, bad.string(), "", true});
+    ADD_FAILURE() << "expected a UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("small-idx3-ubyte: images are 2x2"), std::string::npos) << e.what();
+  }
 }

@@ -77,20 +77,25 @@ ImageDataset ImageDataset::subset(const std::vector<int64_t>& indices, const std
   return {name + suffix, b.images, b.labels, num_classes, class_names};
 }
 
+Tensor load_idx_images(const std::filesystem::path& images_file) {
+  IdxArray images = read_idx(images_file, 3);
+  Tensor out = Tensor::empty({images.dims[0], 1, images.dims[1], images.dims[2]});
+  float* pixels = out.data_ptr<float>();
+  for (size_t i = 0; i < images.values.size(); ++i) pixels[i] = images.values[i] / 255.0f;
+  return out;
+}
+
 ImageDataset load_idx_dataset(const std::string& name, const std::filesystem::path& images_file,
                               const std::filesystem::path& labels_file, std::vector<std::string> class_names) {
-  IdxArray images = read_idx(images_file, 3);
+  Tensor images = load_idx_images(images_file);
   IdxArray labels = read_idx(labels_file, 1);
-  const int64_t n = images.dims[0];
+  const int64_t n = images.size(0);
   if (labels.dims[0] != n) {
     throw std::runtime_error(labels_file.filename().string() + ": " + std::to_string(labels.dims[0]) + " labels, but " +
                              images_file.filename().string() + " holds " + std::to_string(n) + " images");
   }
   const int64_t num_classes = static_cast<int64_t>(class_names.size());
-  ImageDataset out{name, Tensor::empty({n, 1, images.dims[1], images.dims[2]}),
-                   Tensor::empty({n}, {.dtype = DType::i64}), num_classes, std::move(class_names)};
-  float* pixels = out.images.data_ptr<float>();
-  for (size_t i = 0; i < images.values.size(); ++i) pixels[i] = images.values[i] / 255.0f;
+  ImageDataset out{name, images, Tensor::empty({n}, {.dtype = DType::i64}), num_classes, std::move(class_names)};
   int64_t* y = out.labels.data_ptr<int64_t>();
   for (int64_t i = 0; i < n; ++i) {
     y[i] = labels.values[i];

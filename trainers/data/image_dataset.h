@@ -32,6 +32,9 @@ struct ImageDataset {
 
 enum class Split { train, test };
 
+/// Images [N, 1, H, W] in [0, 1] from an IDX image file ([N, H, W] bytes, raw or .gz).
+Tensor load_idx_images(const std::filesystem::path& images_file);
+
 /// Builds a data set from IDX image ([N, H, W] bytes) and label ([N] bytes) files.
 /// Throws naming the file when the files disagree or a label is out of range.
 ImageDataset load_idx_dataset(const std::string& name, const std::filesystem::path& images_file,
