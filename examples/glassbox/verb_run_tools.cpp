@@ -1,6 +1,7 @@
 // The verbs that work on a finished run folder: eval, robustness, export, explain,
 // cluster, compile. Each opens
 // RUN, finds its model in the registry and re-reads its saved configuration.
+#include <functional>
 #include <iostream>
 
 #include "examples/glassbox/verb_parsing.h"
@@ -39,13 +40,14 @@ const Handler& require_handler(const Handler& handler, const ModelEntry& model, 
 
 }  // namespace
 
-int eval_verb(const Args& args) {
-  VerbSpec spec("eval", "RUN [--split test|val|train] [--json]",
-                "Evaluates the trained model of RUN: accuracy, per-class accuracy and the confusion matrix.");
+/// eval and robustness: RUN [--split S] [--json], handled by the model's `handler`.
+int split_verb(const Args& args, const std::string& verb, const std::string& description,
+               std::function<void(const EvalRequest&)> ModelEntry::*handler) {
+  VerbSpec spec(verb, "RUN [--split test|val|train] [--json]", description);
   // clang-format off
   spec.options.add_options()
       ("split", po::value<std::string>()->default_value("test"), "test, val or train")
-      ("json", po::bool_switch(), "print one JSON object (with at least accuracy and split)");
+      ("json", po::bool_switch(), "print one JSON object (with at least the split)");
   // clang-format on
   spec.hidden.add_options()("run", po::value<std::string>());
   spec.positional.add("run", 1);
@@ -55,10 +57,23 @@ int eval_verb(const Args& args) {
     return 0;
   }
   const std::string split = checked_split(parsed);
-  OpenedRun r = open_run(parsed, "eval");
+  OpenedRun r = open_run(parsed, verb);
   apply_runtime_settings(r.config);
-  require_handler(r.model.eval, r.model, "eval")({r.config, r.run, split, parsed.values["json"].as<bool>()});
+  require_handler(r.model.*handler, r.model, verb)({r.config, r.run, split, parsed.values["json"].as<bool>()});
   return 0;
+}
+
+int eval_verb(const Args& args) {
+  return split_verb(args, "eval",
+                    "Evaluates the trained model of RUN: accuracy, per-class accuracy and the confusion matrix.",
+                    &ModelEntry::eval);
+}
+
+int robustness_verb(const Args& args) {
+  return split_verb(args, "robustness",
+                    "Certified robustness of RUN's model: accuracy certified at each radius (and under attack when\n"
+                    "the run's config enables it), printed and written to RUN/exports/robustness_SPLIT.md and .json.",
+                    &ModelEntry::robustness);
 }
 
 int export_verb(const Args& args) {
@@ -126,29 +141,6 @@ int compile_verb(const Args& args) {
   apply_runtime_settings(r.config);
   require_handler(r.model.compile, r.model, "compile")(
       {r.config, r.run, parsed.values["output"].as<std::string>(), parsed.values["verify"].as<bool>()});
-  return 0;
-}
-
-int robustness_verb(const Args& args) {
-  VerbSpec spec("robustness", "RUN [--split test|val|train] [--json]",
-                "Certified robustness of RUN's model: accuracy certified at each radius (and under attack when\n"
-                "the run's config enables it), printed and written to RUN/exports/robustness_SPLIT.md and .json.");
-  // clang-format off
-  spec.options.add_options()
-      ("split", po::value<std::string>()->default_value("test"), "test, val or train")
-      ("json", po::bool_switch(), "print one JSON object");
-  // clang-format on
-  spec.hidden.add_options()("run", po::value<std::string>());
-  spec.positional.add("run", 1);
-  ParsedVerb parsed = parse_verb(spec, args);
-  if (parsed.help) {
-    print_verb_help(spec);
-    return 0;
-  }
-  const std::string split = checked_split(parsed);
-  OpenedRun r = open_run(parsed, "robustness");
-  apply_runtime_settings(r.config);
-  require_handler(r.model.robustness, r.model, "robustness")({r.config, r.run, split, parsed.values["json"].as<bool>()});
   return 0;
 }
 

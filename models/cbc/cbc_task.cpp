@@ -80,16 +80,21 @@ void print_evaluation(const CbcEvaluation& e, const std::string& split) {
             << e.certified.table();
 }
 
+/// The certified (and attacked) accuracy table as JSON, with the model's variant.
+nlohmann::json robustness_json(const CbcNet& model, const CbcEvaluation& e, const std::string& split) {
+  nlohmann::json j = e.certified.to_json();
+  j["split"] = split;
+  j["variant"] = cbc_variant_name(model.options().variant);
+  j["squared"] = model.options().squared;
+  return j;
+}
+
 /// Writes exports/robustness_<split>.json (the evaluation's JSON) and .md (its table).
 void write_robustness_report(const CbcNet& model, const CbcEvaluation& e, const std::string& split,
                              const RunFolder& run) {
   std::filesystem::create_directories(run.exports_dir());
   const std::filesystem::path stem = run.exports_dir() / ("robustness_" + split);
-  nlohmann::json j = e.certified.to_json();
-  j["split"] = split;
-  j["variant"] = cbc_variant_name(model.options().variant);
-  j["squared"] = model.options().squared;
-  io::write_json_atomic(stem.string() + ".json", j);
+  io::write_json_atomic(stem.string() + ".json", robustness_json(model, e, split));
   std::string md = "# " + std::string(cbc_variant_name(model.options().variant)) +
                    (model.options().squared ? " (squared distances)" : " (euclidean distances)") + ", " + split +
                    " split\n\n```\n" + e.certified.table() + "```\n";
@@ -259,7 +264,16 @@ void train_cbc(const TrainRequest& request) {
             << "exports:    " << request.run.exports_dir().string() << "\n";
 }
 
-void eval_cbc(const EvalRequest& request) {
+namespace {
+
+struct EvaluatedRun {
+  std::unique_ptr<CbcNet> model;
+  CbcEvaluation evaluation;
+};
+
+/// The run's model evaluated on the request's split (with the attack its config asks
+/// for); the robustness report is written to RUN/exports.
+EvaluatedRun evaluate_run(const EvalRequest& request) {
   RunData data = load_run_data(request.config);
   const data::ImageDataset& split = data.split(request.split);
   auto model = load_trained(request.config, request.run, data.train);
@@ -268,12 +282,19 @@ void eval_cbc(const EvalRequest& request) {
                                  attack ? &*attack : nullptr, uint64_t(request.config.get_int("seed")) + 1,
                                  request.config.get_int("attack_samples"));
   write_robustness_report(*model, e, request.split, request.run);
+  return {std::move(model), std::move(e)};
+}
+
+}  // namespace
+
+void eval_cbc(const EvalRequest& request) {
+  auto [model, e] = evaluate_run(request);
   if (request.json) {
     nlohmann::json j = e.confusion.to_json();
+    j["certified"] = e.certified.to_json();
     j["split"] = request.split;
     j["variant"] = cbc_variant_name(model->options().variant);
     j["squared"] = model->options().squared;
-    j["certified"] = e.certified.to_json();
     std::cout << j.dump() << "\n";
   } else {
     print_evaluation(e, request.split);
@@ -458,20 +479,9 @@ void bench_cbc(const BenchRequest& request) {
 }
 
 void robustness_cbc(const EvalRequest& request) {
-  RunData data = load_run_data(request.config);
-  const data::ImageDataset& split = data.split(request.split);
-  auto model = load_trained(request.config, request.run, data.train);
-  const auto attack = cbc_attack_options(request.config);
-  CbcEvaluation e = evaluate_cbc(*model, split, radii_of(request.config), request.split, !request.json,
-                                 attack ? &*attack : nullptr, uint64_t(request.config.get_int("seed")) + 1,
-                                 request.config.get_int("attack_samples"));
-  write_robustness_report(*model, e, request.split, request.run);
+  auto [model, e] = evaluate_run(request);
   if (request.json) {
-    nlohmann::json j = e.certified.to_json();
-    j["split"] = request.split;
-    j["variant"] = cbc_variant_name(model->options().variant);
-    j["squared"] = model->options().squared;
-    std::cout << j.dump() << "\n";
+    std::cout << robustness_json(*model, e, request.split).dump() << "\n";
     return;
   }
   std::cout << cbc_variant_name(model->options().variant) << (model->options().squared ? " (squared)" : "") << ", "

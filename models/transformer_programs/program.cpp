@@ -82,30 +82,29 @@ Program extract_program(TransformerProgram& model, const std::string& task, cons
   for (int64_t l = 0; l < o.layers; ++l) {
     const auto& lp = model.layer_params()[size_t(l)];
     const int64_t cat_base = model.cat_inputs(l), num_base = model.num_inputs(l);
-    for (int64_t h = 0; h < o.cat_heads; ++h) {
+    // Head h of a layer's categorical or numerical attention: its reads and predicate.
+    auto read_head = [&](bool numerical, int64_t h, const Tensor& q, const Tensor& k, const Tensor& v,
+                         const Tensor& pred) {
       ProgramHead head;
+      head.numerical = numerical;
       head.layer = l;
       head.index = h;
-      head.query = argmax_index(lp.cat_q.select(0, h));
-      head.key = argmax_index(lp.cat_k.select(0, h));
-      head.value = argmax_index(lp.cat_v.select(0, h));
-      head.predicate = row_argmax(lp.cat_pred.select(0, h));
-      head.output = cat_base + h;
+      head.query = argmax_index(q.select(0, h));
+      head.key = argmax_index(k.select(0, h));
+      head.value = argmax_index(v.select(0, h));
+      head.predicate = row_argmax(pred.select(0, h));
+      head.output = (numerical ? num_base : cat_base) + h;
+      return head;
+    };
+    for (int64_t h = 0; h < o.cat_heads; ++h) {
+      ProgramHead head = read_head(false, h, lp.cat_q, lp.cat_k, lp.cat_v, lp.cat_pred);
       // The output copies the value variable, so it shows its values the same way.
       p.cat_vars[size_t(head.output)].labels = p.cat_vars[size_t(head.value)].labels;
       p.cat_vars[size_t(head.output)].text_values = p.cat_vars[size_t(head.value)].text_values;
       p.heads.push_back(head);
     }
     for (int64_t h = 0; h < o.num_heads; ++h) {
-      ProgramHead head;
-      head.numerical = true;
-      head.layer = l;
-      head.index = h;
-      head.query = argmax_index(lp.num_q.select(0, h));
-      head.key = argmax_index(lp.num_k.select(0, h));
-      head.value = argmax_index(lp.num_v.select(0, h));
-      head.predicate = row_argmax(lp.num_pred.select(0, h));
-      head.output = num_base + h;
+      ProgramHead head = read_head(true, h, lp.num_q, lp.num_k, lp.num_v, lp.num_pred);
       // A sum over at most n_ctx keys of the value variable (Friedman et al.: max length
       // x the value's range).
       p.num_vars[size_t(head.output)].max_value = o.n_ctx * p.num_vars[size_t(head.value)].max_value;
