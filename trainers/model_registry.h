@@ -56,6 +56,7 @@ struct CompileRequest {
 struct BenchRequest {
   const Config& config;
   int64_t steps = 0;  // training steps to time
+  bool profile = false;  // also print the time per op kind
 };
 
 struct ModelEntry {

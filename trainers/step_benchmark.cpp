@@ -6,6 +6,7 @@
 #include <iostream>
 #include <vector>
 
+#include "engine/autograd/profiler.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "trainers/usage_error.h"
 
@@ -31,6 +32,18 @@ nlohmann::json run_step_benchmark(const StepBenchmark& spec, const std::function
   nlohmann::json record = {{"model", spec.model}, {"threads", threads},   {"batch", spec.batch},
                            {"median_ms", pct(0.5)}, {"p10_ms", pct(0.1)}, {"p90_ms", pct(0.9)}};
   for (auto& [k, v] : spec.extra.items()) record[k] = v;
+  if (spec.profile) {
+    profiler::clear();
+    for (int64_t i = 0; i < spec.steps; ++i) {
+      prepare(spec.warmup + i);
+      profiler::start();
+      step();
+      profiler::stop();
+    }
+    std::cerr << "time per op kind (" << spec.steps << " profiled steps; a forward is charged the time since the "
+              << "previous op):\n"
+              << profiler::table(profiler::collected(), spec.steps, pct(0.5));
+  }
   std::cout << record.dump() << "\n";
   return record;
 }

@@ -17,9 +17,12 @@ struct StepBenchmark {
   int64_t steps = 20;  // timed steps
   int64_t warmup = 3;  // untimed steps first (allocator, primitive caches)
   nlohmann::json extra = nlohmann::json::object();  // more fields for the JSON line (e.g. a variant)
+  bool profile = false;  // also print the time per op kind (engine/autograd/profiler.h), on stderr
 };
 
 /// Runs warmup + steps iterations: prepare(i) untimed (fetching the batch), then step() timed.
+/// With spec.profile, the timed steps run again with the op profiler on (so its small
+/// overhead does not touch the timings) and the per-op table goes to stderr.
 /// Returns the JSON record it printed.
 nlohmann::json run_step_benchmark(const StepBenchmark& spec, const std::function<void(int64_t)>& prepare,
                                   const std::function<void()>& step);

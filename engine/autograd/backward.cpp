@@ -2,12 +2,14 @@
 // nodes whose gradients are complete, summing broadcast gradients back to each
 // input's shape on the way.
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 #include <unordered_set>
 #include <vector>
 
 #include "engine/autograd/grad_mode.h"
 #include "engine/autograd/node.h"
+#include "engine/autograd/profiler.h"
 #include "engine/ops/op_utils.h"
 
 namespace glassbox {
@@ -78,9 +80,11 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
   for (auto& n : root_nodes)
     if (n->pending_ == 0 && std::find(ready.begin(), ready.end(), n.get()) == ready.end()) ready.push_back(n.get());
 
+  const bool profiling = profiler::active();
   while (!ready.empty()) {
     Node* n = ready.back();
     ready.pop_back();
+    const auto started = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     Tensor grad = std::move(n->grad_buffer_);
     n->grad_buffer_ = Tensor();
     std::vector<Tensor> input_grads;
@@ -125,7 +129,11 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
         }
       }
     }
+    if (profiling)
+      profiler::backward_done(
+          n->name(), std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
   }
+  if (profiling) profiler::mark();
 }
 
 }  // namespace glassbox

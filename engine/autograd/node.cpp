@@ -1,4 +1,5 @@
 #include "engine/autograd/node.h"
+#include "engine/autograd/profiler.h"
 
 #include <atomic>
 #include <stdexcept>
@@ -123,6 +124,7 @@ Tensor attach(OpKind kind, std::vector<Edge> edges, Tensor out, BackwardFn fn) {
 }  // namespace
 
 Tensor record(OpKind kind, std::initializer_list<const Tensor*> inputs, Tensor out, BackwardFn fn) {
+  if (profiler::active() && grad_mode_enabled) profiler::forward_done(op_kind_name(kind));
   if (!any_requires_grad(inputs)) return out;
   std::vector<Edge> edges;
   edges.reserve(inputs.size());
@@ -131,6 +133,7 @@ Tensor record(OpKind kind, std::initializer_list<const Tensor*> inputs, Tensor o
 }
 
 Tensor record(OpKind kind, const std::vector<Tensor>& inputs, Tensor out, BackwardFn fn) {
+  if (profiler::active() && grad_mode_enabled) profiler::forward_done(op_kind_name(kind));
   if (!any_requires_grad(inputs)) return out;
   std::vector<Edge> edges;
   edges.reserve(inputs.size());

@@ -5,14 +5,15 @@
 namespace glassbox::cli {
 
 int bench_verb(const Args& args) {
-  VerbSpec spec("bench", "MODEL [--config FILE] [--steps N] [--threads T] [--KEY VALUE ...]",
+  VerbSpec spec("bench", "MODEL [--config FILE] [--steps N] [--threads T] [--profile] [--KEY VALUE ...]",
                 "Times training steps of MODEL on its configured data and batch size.", true);
   // clang-format off
   spec.options.add_options()
       ("config", po::value<std::string>(), "a .cfg file (examples/configs/)")
       ("steps", po::value<int64_t>()->default_value(20), "training steps to time")
       ("threads", po::value<std::string>(), "CPU threads (0: all cores)")
-      ("device", po::value<std::string>(), "cpu, cuda or cuda:N");
+      ("device", po::value<std::string>(), "cpu, cuda or cuda:N")
+      ("profile", po::bool_switch(), "also print the time per op kind (forward and backward) of a step");
   // clang-format on
   spec.hidden.add_options()("model", po::value<std::string>());
   spec.positional.add("model", 1);
@@ -32,7 +33,7 @@ int bench_verb(const Args& args) {
       model.schema, parsed.values.count("config") ? parsed.values["config"].as<std::string>() : "", overrides);
   apply_runtime_settings(config);
   if (!model.bench) throw UsageError("model '" + model.name + "' does not support `glassbox bench`");
-  model.bench({config, steps});
+  model.bench({config, steps, parsed.values["profile"].as<bool>()});
   return 0;
 }
 

@@ -468,7 +468,7 @@ void bench_cbc(const BenchRequest& request) {
   data::DataLoader loader(data.train, lo);
   data::Batch b;
   train::run_step_benchmark(
-      {kModelName, batch, request.steps, 3, {{"variant", cbc_variant_name(model->options().variant)}}},
+      {kModelName, batch, request.steps, 3, {{"variant", cbc_variant_name(model->options().variant)}}, request.profile},
       [&](int64_t i) { b = loader.batch(0, i % loader.num_batches()); },
       [&] {
         CbcLoss l = model->loss(model->forward(b.images), b.labels);

@@ -337,7 +337,7 @@ void bench_protonet(const BenchRequest& request) {
   data::DataLoader loader(data.train, lo);
   data::Batch b;
   train::run_step_benchmark(
-      {kModelName, batch, request.steps}, [&](int64_t i) { b = loader.batch(0, i % loader.num_batches()); },
+      {kModelName, batch, request.steps, 3, nlohmann::json::object(), request.profile}, [&](int64_t i) { b = loader.batch(0, i % loader.num_batches()); },
       [&] {
         ProtoNetLoss l = model->loss(model->forward(b.images), b.images, b.labels, weights);
         optimizer.zero_grad();

@@ -414,7 +414,7 @@ void bench_tell(const BenchRequest& request) {
   data::DataLoader loader(data, lo);
   data::Batch b;
   train::run_step_benchmark(
-      {kModelName, batch, request.steps},
+      {kModelName, batch, request.steps, 3, nlohmann::json::object(), request.profile},
       [&](int64_t i) {
         epoch = i % 2;  // both halves of the alternation
         b = loader.batch(0, i % loader.num_batches());
