@@ -3,7 +3,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <utility>
+#include <tuple>
 
 #include "kernels/cpu/onednn_engine.h"
 
@@ -14,10 +14,12 @@ namespace {
 using dnnl::algorithm;
 using dnnl::memory;
 
-// Views are processed in chunks of this many elements by one primitive per algorithm
-// (a primitive per tensor size would JIT-compile code for every new shape); the tail
-// below a chunk, and smaller views, stay on the scalar loops.
-constexpr int64_t kChunk = 16384;
+// Views are processed in chunks of these sizes, largest first, by one primitive per
+// (algorithm, chunk size): a primitive per tensor size would JIT-compile code for every
+// new shape, and small chunks would pay the call overhead too often. The tail below
+// the smallest chunk, and smaller views, stay on the scalar loops.
+constexpr int64_t kChunks[] = {int64_t(1) << 18, int64_t(1) << 14, int64_t(1) << 10};
+constexpr int64_t kMinElements = int64_t(1) << 14;
 
 std::optional<algorithm> forward_algorithm(UnaryOp op) {
   switch (op) {
@@ -48,18 +50,29 @@ dnnl::eltwise_forward::primitive_desc forward_pd(algorithm alg, int64_t n) {
 
 /// Primitives created once per (pass, algorithm, size): creation costs far more than a run.
 template <class Make>
-dnnl::primitive cached(bool backward, algorithm alg, Make make) {
+dnnl::primitive cached(bool backward, algorithm alg, int64_t n, Make make) {
   static std::mutex mutex;
-  static std::map<std::pair<bool, int>, dnnl::primitive> cache;
+  static std::map<std::tuple<bool, int, int64_t>, dnnl::primitive> cache;
   std::lock_guard<std::mutex> lock(mutex);
-  auto key = std::make_pair(backward, int(alg));
+  auto key = std::make_tuple(backward, int(alg), n);
   auto it = cache.find(key);
   if (it == cache.end()) it = cache.emplace(key, make()).first;
   return it->second;
 }
 
-memory chunk(const View& v, int64_t first) {
-  return memory(flat(kChunk), onednn_engine(), static_cast<float*>(v.data) + first);
+memory chunk(const View& v, int64_t first, int64_t n) {
+  return memory(flat(n), onednn_engine(), static_cast<float*>(v.data) + first);
+}
+
+/// Runs run_chunk(first, size) over the view's leading elements in the chunk sizes;
+/// returns how many elements it covered.
+template <class RunChunk>
+int64_t over_chunks(int64_t n, RunChunk run_chunk) {
+  int64_t first = 0;
+  for (int64_t size : kChunks)
+    for (; first + size <= n; first += size) run_chunk(first, size);
+  onednn_stream().wait();
+  return first;
 }
 
 /// The elements past the last whole chunk, as a view for the scalar loop.
@@ -76,31 +89,28 @@ View tail(const View& v, int64_t first) {
 int64_t onednn_unary(UnaryOp op, const View& x, const View& out) {
   const auto alg = forward_algorithm(op);
   const int64_t n = out.numel();
-  if (!alg || n < kChunk || !dense_f32(x) || !dense_f32(out)) return 0;
-  dnnl::primitive p = cached(false, *alg, [&] { return dnnl::eltwise_forward(forward_pd(*alg, kChunk)); });
-  const int64_t done = n / kChunk * kChunk;
-  for (int64_t first = 0; first < done; first += kChunk)
-    p.execute(onednn_stream(), {{DNNL_ARG_SRC, chunk(x, first)}, {DNNL_ARG_DST, chunk(out, first)}});
-  onednn_stream().wait();
-  return done;
+  if (!alg || n < kMinElements || !dense_f32(x) || !dense_f32(out)) return 0;
+  return over_chunks(n, [&](int64_t first, int64_t size) {
+    dnnl::primitive p = cached(false, *alg, size, [&] { return dnnl::eltwise_forward(forward_pd(*alg, size)); });
+    p.execute(onednn_stream(), {{DNNL_ARG_SRC, chunk(x, first, size)}, {DNNL_ARG_DST, chunk(out, first, size)}});
+  });
 }
 
 int64_t onednn_binary(BinaryOp op, const View& g, const View& y, const View& out) {
   const auto alg = backward_algorithm(op);
   const int64_t n = out.numel();
-  if (!alg || n < kChunk || !dense_f32(g) || !dense_f32(y) || !dense_f32(out) || g.numel() != n || y.numel() != n)
+  if (!alg || n < kMinElements || !dense_f32(g) || !dense_f32(y) || !dense_f32(out) || g.numel() != n ||
+      y.numel() != n)
     return 0;
-  dnnl::primitive p = cached(true, *alg, [&] {
-    dnnl::eltwise_backward::desc d(*alg, flat(kChunk), flat(kChunk), 0.f, 0.f);
-    return dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(d, onednn_engine(), forward_pd(*alg, kChunk)));
+  return over_chunks(n, [&](int64_t first, int64_t size) {
+    dnnl::primitive p = cached(true, *alg, size, [&] {
+      dnnl::eltwise_backward::desc d(*alg, flat(size), flat(size), 0.f, 0.f);
+      return dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(d, onednn_engine(), forward_pd(*alg, size)));
+    });
+    p.execute(onednn_stream(), {{DNNL_ARG_DST, chunk(y, first, size)},
+                                {DNNL_ARG_DIFF_DST, chunk(g, first, size)},
+                                {DNNL_ARG_DIFF_SRC, chunk(out, first, size)}});
   });
-  const int64_t done = n / kChunk * kChunk;
-  for (int64_t first = 0; first < done; first += kChunk)
-    p.execute(onednn_stream(), {{DNNL_ARG_DST, chunk(y, first)},
-                                {DNNL_ARG_DIFF_DST, chunk(g, first)},
-                                {DNNL_ARG_DIFF_SRC, chunk(out, first)}});
-  onednn_stream().wait();
-  return done;
 }
 
 View onednn_tail(const View& v, int64_t done) { return tail(v, done); }

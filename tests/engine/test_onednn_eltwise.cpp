@@ -12,7 +12,8 @@ using namespace glassbox;
 
 namespace {
 
-constexpr int64_t kN = 3 * 16384 + 123;  // three chunks and a tail
+// One chunk of each size (2^18, 2^14, 2^10; some twice) and a tail for the scalar loop.
+constexpr int64_t kN = (1 << 18) + 2 * (1 << 14) + 3 * (1 << 10) + 77;
 
 void expect_close(const std::vector<double>& got, const std::vector<double>& want, double tol, const char* what) {
   ASSERT_EQ(got.size(), want.size());
