@@ -68,6 +68,57 @@ Tensor keep_where(const Tensor& mask, const Tensor& x) {
   return where(mask, x, Tensor::zeros({}, {x.dtype(), x.device()}));
 }
 
+/// The gradient of a matmul operand that was broadcast over some batch dims: instead of
+/// one small GEMM per broadcast batch element followed by a sum, those dims join the
+/// contraction, so it is one GEMM per kept batch element (a single GEMM when the operand
+/// is a plain matrix). For dA (left = true): dA = sum over broadcast dims of g @ other^T,
+/// with g [batch.., M, N] and other [batch.., K, N]; for dB (left = false): dB = sum of
+/// other^T @ g with other [batch.., M, K]. Returns an undefined tensor when the operand
+/// is not broadcast (the caller then uses the batched GEMM).
+Tensor broadcast_operand_grad(const Shape& operand_shape, const Tensor& g, const Tensor& other, const Shape& batch,
+                              bool left) {
+  const int rank = batch.size();
+  const Shape own = batch_of(operand_shape);
+  std::vector<int> kept, folded;
+  for (int i = 0; i < rank; ++i) {
+    const int j = i - (rank - own.size());
+    const int64_t size = j >= 0 ? own[j] : 1;
+    (size == 1 && batch[i] != 1 ? folded : kept).push_back(i);
+  }
+  if (folded.empty()) return Tensor();
+  Shape kept_batch;
+  int64_t folded_numel = 1;
+  for (int i : kept) kept_batch.push_back(batch[i]);
+  for (int i : folded) folded_numel *= batch[i];
+  const Tensor ge = g.detach();
+  const Tensor oe = other.detach().expand(with_matrix(batch, other.size(-2), other.size(-1)));
+  // dims of a [batch.., X, Y] tensor with the folded batch dims moved next to `fold_next_to`
+  // (rank or rank + 1: before the rows or before the columns).
+  auto order = [&](int fold_before) {
+    std::vector<int> dims(kept.begin(), kept.end());
+    for (int d = rank; d < rank + 2; ++d) {
+      if (d == fold_before) dims.insert(dims.end(), folded.begin(), folded.end());
+      dims.push_back(d);
+    }
+    return dims;
+  };
+  Tensor grad;
+  if (left) {
+    // dA[m, k] = sum_{f, n} g[f, m, n] other[f, k, n]: fold f into the columns.
+    const int64_t m = g.size(-2), n = g.size(-1), k = other.size(-2);
+    Tensor g2 = ge.permute(order(rank + 1)).contiguous().reshape(with_matrix(kept_batch, m, folded_numel * n));
+    Tensor o2 = oe.permute(order(rank + 1)).contiguous().reshape(with_matrix(kept_batch, k, folded_numel * n));
+    grad = gemm(g2, o2, false, true, kept_batch);
+  } else {
+    // dB[k, n] = sum_{f, m} other[f, m, k] g[f, m, n]: fold f into the rows.
+    const int64_t m = g.size(-2), n = g.size(-1), k = other.size(-1);
+    Tensor o2 = oe.permute(order(rank)).contiguous().reshape(with_matrix(kept_batch, folded_numel * m, k));
+    Tensor g2 = ge.permute(order(rank)).contiguous().reshape(with_matrix(kept_batch, folded_numel * m, n));
+    grad = gemm(o2, g2, true, false, kept_batch);
+  }
+  return grad.reshape(operand_shape);
+}
+
 /// Matrix product of rank >= 2 operands with matching inner sizes (batch dims
 /// broadcast), one recorded node.
 Tensor matmul_batched(const Tensor& a, const Tensor& b) {
@@ -75,12 +126,21 @@ Tensor matmul_batched(const Tensor& a, const Tensor& b) {
   Tensor out = gemm(a, b, false, false, batch);
   if (!any_requires_grad({&a, &b})) return out;
   bool ga = a.requires_grad(), gb = b.requires_grad();
-  // C = A B: dA = dC B^T, dB = A^T dC (summed over broadcast batch dims by the engine).
+  // C = A B: dA = dC B^T, dB = A^T dC, summed over the batch dims an operand was broadcast
+  // along (folded into the GEMM when there are any, else by the engine).
   return record(OpKind::matmul, {&a, &b}, out,
-                [sa = SavedTensor(gb ? a : Tensor()), sb = SavedTensor(ga ? b : Tensor()), ga, gb,
-                 batch](const Tensor& g) -> Grads {
-                  return {ga ? gemm(g, sb.get(), false, true, batch) : Tensor(),
-                          gb ? gemm(sa.get(), g, true, false, batch) : Tensor()};
+                [sa = SavedTensor(gb ? a : Tensor()), sb = SavedTensor(ga ? b : Tensor()), ga, gb, batch,
+                 a_shape = a.shape(), b_shape = b.shape()](const Tensor& g) -> Grads {
+                  Tensor da, db;
+                  if (ga) {
+                    da = broadcast_operand_grad(a_shape, g, sb.get(), batch, true);
+                    if (!da.defined()) da = gemm(g, sb.get(), false, true, batch);
+                  }
+                  if (gb) {
+                    db = broadcast_operand_grad(b_shape, g, sa.get(), batch, false);
+                    if (!db.defined()) db = gemm(sa.get(), g, true, false, batch);
+                  }
+                  return {da, db};
                 });
 }
 

@@ -345,12 +345,37 @@ void compile_transformer_program(const CompileRequest& request) {
                              " positions");
 }
 
+void bench_transformer_program(const BenchRequest& request) {
+  const Config& config = request.config;
+  const data::SequenceSplits data = transformer_program_data(config);
+  manual_seed(uint64_t(config.get_int("seed")));
+  auto model = build_model(config, data.train);
+  optim::AdamOptions adam;
+  adam.lr = config.get_double("lr");
+  optim::Adam optimizer(model->parameters(), adam);
+  const int64_t batch = config.get_int("batch_size");
+  data::BatchSampler sampler(data.train.size(), batch, uint64_t(config.get_int("seed")));
+  const auto batches = sampler.epoch_batches(0);
+  data::SequenceDataset b;
+  model->set_temperature(config.get_double("tau_start"));
+  train::run_step_benchmark(
+      {kModelName, batch, request.steps, 3, {{"task", config.get_string("task")}}, request.profile},
+      [&](int64_t i) { b = data.train.subset(batches[size_t(i) % batches.size()], ""); },
+      [&] {
+        Tensor loss = TransformerProgram::loss(model->forward(b.tokens).logits, b.targets);
+        optimizer.zero_grad();
+        loss.backward();
+        optimizer.step();
+      });
+}
+
 namespace {
 ModelEntry entry() {
   ModelEntry e{kModelName,
                "Transformer Programs (Friedman et al. 2023): a transformer that compiles to a readable program",
                transformer_program_schema(), train_transformer_program, eval_transformer_program,
                export_transformer_program};
+  e.bench = bench_transformer_program;
   e.compile = compile_transformer_program;
   return e;
 }

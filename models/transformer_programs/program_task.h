@@ -39,5 +39,6 @@ void train_transformer_program(const TrainRequest& request);
 void eval_transformer_program(const EvalRequest& request);
 void export_transformer_program(const ExportRequest& request);
 void compile_transformer_program(const CompileRequest& request);
+void bench_transformer_program(const BenchRequest& request);
 
 }  // namespace glassbox::models

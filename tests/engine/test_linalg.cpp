@@ -165,6 +165,12 @@ TEST(Matmul, Gradcheck) {
   EXPECT_TRUE(gradcheck(mm, {grad_input({4}, 1), grad_input({4}, 2)}));
   EXPECT_TRUE(gradcheck(mm, {grad_input({4}, 1), grad_input({2, 4, 3}, 2)}));
   EXPECT_TRUE(gradcheck(mm, {grad_input({2, 3, 4}, 1), grad_input({4}, 2)}));
+  // Operands broadcast along some batch dims: their gradients fold those dims into one GEMM.
+  EXPECT_TRUE(gradcheck(mm, {grad_input({3, 4}, 1), grad_input({2, 3, 4, 2}, 2)}));
+  EXPECT_TRUE(gradcheck(mm, {grad_input({3, 2, 4}, 1), grad_input({2, 3, 4, 5}, 2)}));
+  EXPECT_TRUE(gradcheck(mm, {grad_input({2, 1, 2, 4}, 1), grad_input({1, 3, 4, 5}, 2)}));
+  EXPECT_TRUE(gradcheck(mm, {grad_input({2, 3, 2, 4}, 1), grad_input({3, 4, 5}, 2)}));
+  EXPECT_TRUE(gradcheck(mm, {grad_input({2, 3, 2, 4}, 1), grad_input({2, 1, 4, 5}, 2)}));
   // A batch-transposed (non-contiguous) operand takes the reshape-copy route.
   Tensor base = random_tensor({3, 2, 4}, 7);
   EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return ops::matmul(in[0].transpose(0, 1), in[1]); },
