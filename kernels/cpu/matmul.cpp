@@ -36,6 +36,7 @@
 
 #include "kernels/cpu/batch_loop.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/onednn_engine.h"
 #include "kernels/cpu/strided_loop.h"
 
 namespace glassbox::kernels {
@@ -137,6 +138,96 @@ class OnednnGemmCache {
   std::map<std::pair<Key, std::pair<float, float>>, Entry> entries_;
 };
 
+/// A whole batch of small f32 GEMMs as one oneDNN matmul (batch dims in its memory
+/// descriptors; operands broadcast over the batch excluded): thousands of 8x8 products (Transformer
+/// Programs' attention) cost one call instead of one BLAS call each. Single-threaded only,
+/// as the 2-d oneDNN path (see the note at the top).
+class OnednnBatchedGemmCache {
+ public:
+  static OnednnBatchedGemmCache& instance() {
+    static auto* cache = new OnednnBatchedGemmCache();
+    return *cache;
+  }
+
+  /// False when oneDNN cannot take these views (then the caller loops over the batch).
+  bool run(const View& a, const View& b, const View& c, const Gemm& g, float alpha, float beta) {
+    using dnnl::memory;
+    const int nd = c.shape.size();
+    // oneDNN 2.6 runs broadcast batch dims on its reference kernel (100x slower than a
+    // loop of BLAS calls), so those stay on the loop.
+    for (int i = 0; i < nd - 2; ++i)
+      if (c.shape[i] != 1 && (a.strides[i] == 0 || b.strides[i] == 0)) return false;
+    auto desc = [&](const View& v, int64_t rows, int64_t cols, const memory::dims& matrix_strides) {
+      memory::dims dims, strides;
+      for (int i = 0; i < nd - 2; ++i) {
+        dims.push_back(v.shape[i]);
+        strides.push_back(v.strides[i]);
+      }
+      dims.push_back(rows);
+      dims.push_back(cols);
+      strides.insert(strides.end(), matrix_strides.begin(), matrix_strides.end());
+      return std::make_pair(dims, strides);
+    };
+    auto [ad, as] = desc(a, g.m, g.k, op_strides(g.trans_a, g.lda));
+    auto [bd, bs] = desc(b, g.k, g.n, op_strides(g.trans_b, g.ldb));
+    auto [cd, cs] = desc(c, g.m, g.n, memory::dims{g.ldc, 1});
+    std::vector<int64_t> key;
+    for (const auto* v : {&ad, &as, &bd, &bs, &cd, &cs}) {
+      key.push_back(int64_t(v->size()));
+      key.insert(key.end(), v->begin(), v->end());
+    }
+    const std::pair<std::vector<int64_t>, std::pair<float, float>> full_key{key, {alpha, beta}};
+    Entry* e = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = entries_.find(full_key);
+      if (it == entries_.end()) {
+        Entry made;
+        try {
+          made.a = memory::desc(ad, memory::data_type::f32, as);
+          made.b = memory::desc(bd, memory::data_type::f32, bs);
+          made.c = memory::desc(cd, memory::data_type::f32, cs);
+          dnnl::primitive_attr attr;
+          if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
+          if (beta != 0.0f) {
+            dnnl::post_ops po;
+            po.append_sum(beta);
+            attr.set_post_ops(po);
+          }
+          made.prim = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(made.a, made.b, made.c), attr,
+                                                                cpu::onednn_engine()));
+          made.ok = true;
+        } catch (const dnnl::error&) {
+          made.ok = false;  // remembered, so the loop path is taken without retrying
+        }
+        it = entries_.emplace(full_key, std::move(made)).first;
+      }
+      e = &it->second;
+    }
+    if (!e->ok) return false;
+    memory ma(e->a, cpu::onednn_engine(), a.data), mb(e->b, cpu::onednn_engine(), b.data),
+        mc(e->c, cpu::onednn_engine(), c.data);
+    e->prim.execute(cpu::onednn_stream(), {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
+    cpu::onednn_stream().wait();
+    return true;
+  }
+
+ private:
+  struct Entry {
+    dnnl::memory::desc a, b, c;
+    dnnl::matmul prim;
+    bool ok = false;
+  };
+  std::mutex mu_;
+  std::map<std::pair<std::vector<int64_t>, std::pair<float, float>>, Entry> entries_;
+};
+
+/// Whether a batch of GEMMs goes to one batched oneDNN call: several small f32 products
+/// on one thread.
+bool prefer_batched_onednn(const Gemm& g, int64_t batches) {
+  return batches > 1 && omp_get_max_threads() == 1 && double(g.m) * double(g.n) * double(g.k) < kOnednnMinMacs;
+}
+
 void blas_gemm(const Gemm& g, double alpha, double beta, const float* a, const float* b, float* c) {
   if (prefer_onednn(g)) {
     OnednnGemmCache::instance().run(g, float(alpha), float(beta), a, b, c);
@@ -203,6 +294,15 @@ void matmul_typed(CpuBackend& cpu, const View& a_in, const View& b_in, const Vie
     g = Gemm{n, m, k, !g.trans_b, !g.trans_a, g.ldb, g.lda, c_layout->ld};
   }
 
+  if constexpr (std::is_same_v<T, float>) {
+    int64_t batches = 1;
+    for (int i = 0; i < nd - 2; ++i) batches *= c.shape[i];
+    if (!swap && prefer_batched_onednn(g, batches) &&
+        OnednnBatchedGemmCache::instance().run(a, b, c, g, float(alpha), float(beta))) {
+      if (c_copied) cpu.copy(c, c_in);
+      return;
+    }
+  }
   cpu::for_each_batch<3>(c.shape, nd - 2, {&a.strides, &b.strides, &c.strides},
                          [&](int64_t, const std::array<int64_t, 3>& off) {
                            const T* pa = a.ptr<T>() + off[0];
