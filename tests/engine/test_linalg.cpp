@@ -155,6 +155,31 @@ TEST(MatmulKernel, EveryLayoutSingleThreaded) {
   kernels::set_cpu_threads(saved_threads);
 }
 
+TEST(MatmulKernel, BatchesOfSmallGemmsSingleThreaded) {
+  // One thread runs a batch of small f32 GEMMs as one batched oneDNN matmul when no
+  // operand is broadcast over the batch, and loops otherwise; every layout must agree.
+  const int saved_threads = kernels::cpu_threads();
+  kernels::set_cpu_threads(1);
+  auto& cpu = kernels::backend_for(Device::cpu());
+  Tensor a = random_tensor({3, 4, 6, 5}, 1), b = random_tensor({3, 4, 5, 7}, 2), c0 = random_tensor({3, 4, 6, 7}, 3);
+  Tensor expected = ops::add(ops::mul(ops::matmul(a, b), 0.5), ops::mul(c0, -1.0));
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (bool c_col : {false, true}) {
+        Tensor a32 = (ta ? a.mT().contiguous() : a).to(DType::f32);
+        Tensor b32 = (tb ? b.mT().contiguous() : b).to(DType::f32);
+        // A batch-permuted (strided) operand too.
+        if (ta) a32 = a32.permute({1, 0, 2, 3}).contiguous().permute({1, 0, 2, 3});
+        Tensor c = c_col ? c0.mT().contiguous().to(DType::f32).mT() : c0.to(DType::f32).clone();
+        cpu.matmul(a32.view(), b32.view(), c.view(), ta, tb, 0.5, -1.0);
+        expect_close(c.to(DType::f64), expected, 1e-4);
+      }
+  // Broadcast over the batch (stride 0): the loop path.
+  Tensor one = random_tensor({1, 4, 6, 5}, 4);
+  expect_close(ops::matmul(one.to(DType::f32), b.to(DType::f32)).to(DType::f64), ops::matmul(one, b), 1e-4);
+  kernels::set_cpu_threads(saved_threads);
+}
+
 TEST(Matmul, Gradcheck) {
   auto mm = [](const std::vector<Tensor>& in) { return ops::matmul(in[0], in[1]); };
   EXPECT_TRUE(gradcheck(mm, {grad_input({3, 4}, 1), grad_input({4, 2}, 2)}));
