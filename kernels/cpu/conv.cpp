@@ -116,8 +116,13 @@ ConvPrimitive make_primitive(const ConvShape& shape, Pass pass) {
               {{shape.x_md(), fwd.src_desc(), true}, {shape.w_md(), fwd.weights_desc(), true},
                {shape.y_md(), fwd.dst_desc(), false}}};
     case Pass::backward_data: {
-      dnnl::convolution_backward_data::desc desc(algo, x, w, y, shape.strides(), shape.dilates(), shape.pad_l(),
-                                                 shape.pad_r());
+      // With one input channel (a decoder's last transposed convolution) the blocked
+      // direct kernel is 3x slower than im2col + GEMM on the plain layouts (ProtoNet's
+      // 32 -> 1 layer: 6.8 vs 2.1 ms), so that case keeps the plain layouts.
+      const bool plain = shape.x.shape[1] == 1;
+      dnnl::convolution_backward_data::desc desc(algo, plain ? shape.x_md() : x, plain ? shape.w_md() : w,
+                                                 plain ? shape.y_md() : y, shape.strides(), shape.dilates(),
+                                                 shape.pad_l(), shape.pad_r());
       dnnl::convolution_backward_data::primitive_desc pd(desc, cpu_engine(), fwd);
       return {dnnl::convolution_backward_data(pd),
               {{shape.x_md(), pd.diff_src_desc(), false}, {shape.w_md(), pd.weights_desc(), true},
