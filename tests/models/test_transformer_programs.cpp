@@ -262,3 +262,64 @@ TEST(TransformerPrograms, CheckpointRoundTripsAndResumesExactly) {
   TransformerProgram fresh(transformer_program_options(config, data.train), other);
   EXPECT_FALSE(glassbox::testing::same_state(*a, fresh));
 }
+
+TEST(TransformerPrograms, HandSetInductionCircuitIsExact) {
+  // The induction circuit of the paper's section 4.1, set by hand: layer 0 copies the
+  // previous token (q_position i -> k_position i-1), layer 1 finds an earlier key whose
+  // previous token is the query letter and copies the number there. The argmax model
+  // must then be exact: the attention, causal mask and BOS default work as the paper's.
+  Config c(transformer_program_schema());
+  c.set("task", "induction", "test");
+  c.set("dataset_size", "500", "test");
+  c.set("layers", "2", "test");
+  c.set("cat_heads", "1", "test");
+  c.set("num_heads", "0", "test");
+  c.set("cat_mlps", "0", "test");
+  c.set("num_mlps", "0", "test");
+  c.set("unembed_mask", "false", "test");
+  data::SequenceSplits data = transformer_program_data(c);
+  const auto& vocab = data.train.vocab;
+  const auto& labels = data.train.labels;
+  Generator gen(1);
+  TransformerProgram model(transformer_program_options(c, data.train), gen);
+  const int64_t k = model.options().k;
+  auto id = [](const std::vector<std::string>& v, const std::string& s) {
+    return int64_t(std::find(v.begin(), v.end(), s) - v.begin());
+  };
+  auto set = [](const Tensor& p, const std::vector<double>& values) {
+    NoGradGuard no_grad;
+    Tensor(p).copy_(Tensor::from_vector(values, p.shape()).to(p.dtype()));
+  };
+  auto one_of = [](int64_t n, int64_t hot) {
+    std::vector<double> v(size_t(n), -10.0);
+    v[size_t(hot)] = 10.0;
+    return v;
+  };
+  const auto& l0 = model.layer_params()[0];
+  const auto& l1 = model.layer_params()[1];
+  set(l0.cat_q, one_of(2, 1));  // positions
+  set(l0.cat_k, one_of(2, 1));  // positions
+  set(l0.cat_v, one_of(2, 0));  // tokens
+  std::vector<double> previous(size_t(k * k), -10.0), same_letter(size_t(k * k), -10.0);
+  for (int64_t i = 0; i < k; ++i) previous[size_t(i * k + (i == 0 ? k - 1 : i - 1))] = 10.0;
+  for (int64_t t = 0; t < k; ++t) {
+    const bool letter = t < int64_t(vocab.size()) && vocab[size_t(t)] >= "a";
+    same_letter[size_t(t * k + (letter ? t : 0))] = 10.0;  // non-letters look for <pad>: no key
+  }
+  set(l0.cat_pred, previous);
+  set(l1.cat_q, one_of(3, 0));  // tokens
+  set(l1.cat_k, one_of(3, 2));  // attn_0_0_outputs
+  set(l1.cat_v, one_of(3, 0));  // tokens
+  set(l1.cat_pred, same_letter);
+  // Classifier: only attn_1_0_outputs (the 4th categorical variable) votes.
+  std::vector<double> w(size_t(model.classifier().numel()), 0.0);
+  const int64_t classes = int64_t(labels.size());
+  for (int64_t v = 0; v < k; ++v) {
+    const std::string token = v < int64_t(vocab.size()) ? vocab[size_t(v)] : "";
+    const int64_t cls = id(labels, token) < classes ? id(labels, token) : id(labels, "<unk>");
+    w[size_t((3 * k + v) * classes + cls)] = 10.0;
+  }
+  set(model.classifier(), w);
+  SequenceAccuracy acc = argmax_accuracy(model, data.test);
+  EXPECT_EQ(acc.token, 1.0) << acc.tokens << " tokens";
+}
