@@ -124,10 +124,13 @@ ProgramForward TransformerProgram::forward(const Tensor& tokens) const {
   const int64_t B = tokens.size(0), T = o.n_ctx;
   const Tensor is_pad = ops::eq(tokens, 0.0);  // [B, T] bool
 
-  // Embeddings: tokens through the block (Gumbel-)softmax of +-10 logits (one_hot_embed),
-  // fixed one-hot positions, and `ones` (0 at padding).
-  Tensor token_logits = ops::add(ops::mul(ops::one_hot(tokens, o.k, dt), 20.0), -10.0);
-  Tensor tok = choose(token_logits);
+  // Embeddings: the token table's +-10 logits (one_hot_embed) through the (Gumbel-)softmax,
+  // drawn once per step for the whole vocabulary as the paper's code does (every
+  // occurrence of a token shares one sample), then looked up; fixed one-hot positions;
+  // and `ones` (0 at padding).
+  Tensor table_logits =
+      ops::add(ops::mul(ops::one_hot(Tensor::arange(o.vocab_size, {.dtype = DType::i64}), o.k, dt), 20.0), -10.0);
+  Tensor tok = ops::embedding(choose(table_logits), tokens);
   Tensor pos = ops::one_hot(Tensor::arange(T, {.dtype = DType::i64}), o.k, dt).unsqueeze(0).expand({B, T, o.k});
   Tensor cat = ops::stack({tok, pos}, 2);                                               // [B, T, 2, k]
   Tensor num = ops::logical_not(is_pad).to(dt).unsqueeze(-1);                          // [B, T, 1]
