@@ -25,6 +25,17 @@ struct EvalRequest {
   bool json = false;  // one JSON object on stdout instead of a table
 };
 
+/// Out-of-distribution detection: how well the model's uncertainty separates `split` of
+/// the run's data set (in-distribution) from the test set of `ood_dataset`.
+struct OodEvalRequest {
+  const Config& config;
+  const RunFolder& run;
+  std::string split;         // the in-distribution split: test, val or train
+  std::string ood_dataset;   // e.g. fashion-mnist for a model trained on mnist
+  std::string ood_data_dir;  // empty: the data set's default location
+  bool json = false;
+};
+
 struct ExportRequest {
   const Config& config;
   const RunFolder& run;
@@ -52,6 +63,7 @@ struct ModelEntry {
   std::function<void(const ExportRequest&)> export_run{};
   std::function<void(const ExplainRequest&)> explain{};
   std::function<void(const BenchRequest&)> bench{};
+  std::function<void(const OodEvalRequest&)> eval_ood{};  // `glassbox eval RUN --ood-dataset NAME`
 };
 
 /// Adds a model; a second model with the same name is a programming error.

@@ -39,11 +39,15 @@ const Handler& require_handler(const Handler& handler, const ModelEntry& model, 
 }  // namespace
 
 int eval_verb(const Args& args) {
-  VerbSpec spec("eval", "RUN [--split test|val|train] [--json]",
-                "Evaluates the trained model of RUN: accuracy, per-class accuracy and the confusion matrix.");
+  VerbSpec spec("eval", "RUN [--split test|val|train] [--ood-dataset NAME [--ood-data-dir DIR]] [--json]",
+                "Evaluates the trained model of RUN: accuracy, per-class accuracy and the confusion matrix.\n"
+                "With --ood-dataset, measures instead how well the model's uncertainty tells the split\n"
+                "(in-distribution) from NAME's test set (out-of-distribution): AUROC per uncertainty score.");
   // clang-format off
   spec.options.add_options()
       ("split", po::value<std::string>()->default_value("test"), "test, val or train")
+      ("ood-dataset", po::value<std::string>(), "an out-of-distribution data set, e.g. fashion-mnist")
+      ("ood-data-dir", po::value<std::string>()->default_value(""), "its folder (default: its usual location)")
       ("json", po::bool_switch(), "print one JSON object (with at least accuracy and split)");
   // clang-format on
   spec.hidden.add_options()("run", po::value<std::string>());
@@ -56,7 +60,14 @@ int eval_verb(const Args& args) {
   const std::string split = checked_split(parsed);
   OpenedRun r = open_run(parsed, "eval");
   apply_runtime_settings(r.config);
-  require_handler(r.model.eval, r.model, "eval")({r.config, r.run, split, parsed.values["json"].as<bool>()});
+  const bool json = parsed.values["json"].as<bool>();
+  if (parsed.values.count("ood-dataset") != 0) {
+    require_handler(r.model.eval_ood, r.model, "eval --ood-dataset")(
+        {r.config, r.run, split, parsed.values["ood-dataset"].as<std::string>(),
+         parsed.values["ood-data-dir"].as<std::string>(), json});
+    return 0;
+  }
+  require_handler(r.model.eval, r.model, "eval")({r.config, r.run, split, json});
   return 0;
 }
 
