@@ -89,6 +89,35 @@ double calibration_error(const ProbPsennPredictions& p, const data::ImageDataset
 
 double mean_of(const Tensor& t) { return ops::mean(t).item(); }
 
+/// Where `distance` falls among a class's sorted training distances, in percent (100:
+/// farther than all of them; 100 too when the class has no reference).
+double distance_percentile(const std::vector<double>& sorted_reference, double distance) {
+  if (sorted_reference.empty()) return 100.0;
+  const auto closer = std::lower_bound(sorted_reference.begin(), sorted_reference.end(), distance);
+  return 100.0 * double(closer - sorted_reference.begin()) / double(sorted_reference.size());
+}
+
+/// The references of class_distance_references from the first kReferenceImages training images.
+std::vector<std::vector<double>> training_references(const ProbPsenn& model, const data::ImageDataset& train) {
+  Tensor latents = encode_all(model, train, kReferenceImages).first;
+  return class_distance_references(model, latents, train.labels.narrow(0, 0, latents.size(0)));
+}
+
+/// For every image, the percentile of its distance to the predicted class's prototype mode
+/// among that class's training distances (the explanatory epistemic uncertainty).
+std::vector<double> predicted_mode_percentiles(const ProbPsenn& model, const data::ImageDataset& dataset,
+                                               const Tensor& predicted,
+                                               const std::vector<std::vector<double>>& references) {
+  NoGradGuard no_grad;
+  Tensor latents = encode_all(model, dataset, dataset.size()).first;
+  Tensor modes = ops::index_select(model.prototype_means(), 0, predicted);
+  std::vector<double> dist = ops::sum(ops::square(latents - modes), {1}).to_vector<double>();
+  std::vector<int64_t> pred = predicted.to_vector<int64_t>();
+  std::vector<double> out(dist.size());
+  for (size_t i = 0; i < dist.size(); ++i) out[i] = distance_percentile(references.at(size_t(pred[i])), dist[i]);
+  return out;
+}
+
 }  // namespace
 
 ConfigSchema prob_psenn_schema() {
@@ -304,6 +333,10 @@ void eval_ood_prob_psenn(const OodEvalRequest& request) {
     j["auroc_aleatoric"] = score(pin.entropy.aleatoric, pout.entropy.aleatoric);
     j["samples"] = samples;
   }
+  // The explanation-level score: how atypical the distance to the predicted prototype is.
+  auto refs = training_references(*model, data.train);
+  j["auroc_distance_percentile"] = metrics::auroc(predicted_mode_percentiles(*model, in, pin.predicted, refs),
+                                                  predicted_mode_percentiles(*model, out, pout.predicted, refs));
   std::filesystem::create_directories(request.run.exports_dir());
   const std::filesystem::path file = request.run.exports_dir() / ("ood_" + request.ood_dataset + ".json");
   io::write_json_atomic(file.string(), j);
@@ -318,8 +351,10 @@ void eval_ood_prob_psenn(const OodEvalRequest& request) {
             << "AUROC, " << (prob ? "total predictive entropy" : "softmax entropy") << ": "
             << j["auroc_total_entropy"].get<double>() << "\n";
   if (prob)
-    std::cout << "AUROC, epistemic uncertainty:    " << j["auroc_epistemic"].get<double>() << "\n"
-              << "AUROC, aleatoric uncertainty:    " << j["auroc_aleatoric"].get<double>() << "\n";
+    std::cout << "AUROC, epistemic uncertainty: " << j["auroc_epistemic"].get<double>() << "\n"
+              << "AUROC, aleatoric uncertainty: " << j["auroc_aleatoric"].get<double>() << "\n";
+  std::cout << "AUROC, distance percentile to the predicted prototype: "
+            << j["auroc_distance_percentile"].get<double>() << "\n";
   std::cout << "written to " << file.string() << "\n";
 }
 
@@ -418,10 +453,7 @@ nlohmann::json prob_psenn_explanation(const ProbPsenn& model, const data::ImageD
   // so the percentile is the same for expected distances.
   std::vector<double> mode_dist = ops::sum(ops::square(out.latent - model.prototype_means()), {1}).to_vector<double>();
   const std::vector<double>& ref = references.at(size_t(pred));
-  const double percentile =
-      ref.empty() ? 100.0
-                  : 100.0 * double(std::lower_bound(ref.begin(), ref.end(), mode_dist[size_t(pred)]) - ref.begin()) /
-                        double(ref.size());
+  const double percentile = distance_percentile(ref, mode_dist[size_t(pred)]);
 
   // Overlap of the sampled distance distributions (overlap_index): near 1 when two classes'
   // prototypes explain the input about equally well.
@@ -475,8 +507,7 @@ void explain_prob_psenn(const ExplainRequest& request) {
   RunData data = load_run_data(config);
   const data::ImageDataset& split = data.split(request.split);
   auto model = load_trained(config, request.run, split.num_classes);
-  Tensor latents = encode_all(*model, data.train, kReferenceImages).first;
-  auto refs = class_distance_references(*model, latents, data.train.labels.narrow(0, 0, latents.size(0)));
+  auto refs = training_references(*model, data.train);
   nlohmann::json e =
       prob_psenn_explanation(*model, split, request.index, refs, eval_samples(config), eval_seed(config));
 
