@@ -386,6 +386,17 @@ TEST(ProbPsenn, ConfigSelectsVariantAndCovariance) {
   EXPECT_THROW(prob_psenn_options(config, 10), std::exception);
 }
 
+TEST(ProbPsenn, ShippedConfigsParse) {
+  const fs::path configs = fs::path(__FILE__).parent_path().parent_path().parent_path() / "examples" / "configs";
+  for (const char* name : {"prob_psenn_mnist.cfg", "prob_psenn_fmnist.cfg", "prob_psenn_demo.cfg"}) {
+    Config config = Config::from_file(configs / name, prob_psenn_schema());
+    ProbPsennOptions o = prob_psenn_options(config, 10);
+    EXPECT_TRUE(o.probabilistic) << name;
+    EXPECT_EQ(config.get_int("batch_size"), 128) << name;
+    EXPECT_EQ(config.get_double("lr"), 0.001) << name;
+  }
+}
+
 TEST(ProbPsenn, ExportsAndExplanationsAreValid) {
   glassbox::testing::TempDir dir;
   data::ImageDataset d = synthetic_images(30, 3, 12);
@@ -403,6 +414,13 @@ TEST(ProbPsenn, ExportsAndExplanationsAreValid) {
   EXPECT_EQ(j["prototypes"][0]["scale_tril"][0][1], 0.0);  // lower triangular
   EXPECT_GT(j["prototypes"][0]["scale_tril"][0][0].get<double>(), 0.0);
   EXPECT_EQ(j["class_weights"][1][1], -0.5);
+  // Point prototypes: one decoded image per class and no scales.
+  Generator gen2(14);
+  ProbPsenn point(small_options(3, false), gen2);
+  point.eval();
+  write_prob_psenn_exports(point, d, (dir / "point").string(), 4, 1);
+  EXPECT_EQ(io::read_png((dir / "point" / "prototype_samples.png").string()).shape(), (Shape{1, 3 * 34 + 2, 36}));
+  EXPECT_FALSE(io::read_json((dir / "point" / "prototypes.json").string())["prototypes"][0].contains("scale_tril"));
 
   NoGradGuard ng;
   ProbPsennOutput all = net.forward(d.images, 0, false);
