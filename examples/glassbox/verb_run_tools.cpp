@@ -62,9 +62,9 @@ int eval_verb(const Args& args) {
   apply_runtime_settings(r.config);
   const bool json = parsed.values["json"].as<bool>();
   if (parsed.values.count("ood-dataset") != 0) {
-    require_handler(r.model.eval_ood, r.model, "eval --ood-dataset")(
-        {r.config, r.run, split, parsed.values["ood-dataset"].as<std::string>(),
-         parsed.values["ood-data-dir"].as<std::string>(), json});
+    require_handler(r.model.eval_ood, r.model,
+                    "eval --ood-dataset")({r.config, r.run, split, parsed.values["ood-dataset"].as<std::string>(),
+                                           parsed.values["ood-data-dir"].as<std::string>(), json});
     return 0;
   }
   require_handler(r.model.eval, r.model, "eval")({r.config, r.run, split, json});

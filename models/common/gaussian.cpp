@@ -38,7 +38,8 @@ Tensor positive_scale(const Tensor& raw) { return ops::softplus(raw) + kMinScale
 
 double inverse_positive_scale(double scale) {
   const double v = scale - kMinScale;
-  if (!(v > 0)) throw std::invalid_argument("inverse_positive_scale: scale must exceed 1e-5, got " + std::to_string(scale));
+  if (!(v > 0))
+    throw std::invalid_argument("inverse_positive_scale: scale must exceed 1e-5, got " + std::to_string(scale));
   // softplus^-1(v) = log(exp(v) - 1) = v + log(1 - exp(-v)), the second form for large v.
   return v > 20 ? v + std::log1p(-std::exp(-v)) : std::log(std::expm1(v));
 }

@@ -238,7 +238,8 @@ void ProbPsenn::fit_prototypes(const Tensor& latents, const Tensor& labels, cons
     }
     Tensor cov = ops::matmul(centred.mT(), centred) / n + identity_matrix(d, DType::f64) * extra_variance;
     std::vector<double> chol = ops::cholesky(cov).to_vector<double>();
-    for (int64_t i = 0; i < d; ++i) chol[size_t(i * d + i)] = inverse_positive_scale(chol[size_t(i * d + i)] + kMinScale);
+    for (int64_t i = 0; i < d; ++i)
+      chol[size_t(i * d + i)] = inverse_positive_scale(chol[size_t(i * d + i)] + kMinScale);
     scale_raw_.select(0, c).copy_(Tensor::from_vector(chol, {d, d}));
   }
 }

@@ -24,16 +24,16 @@
 namespace glassbox::models {
 
 struct ProbPsennOptions {
-  int64_t channels = 1;              // input channels
-  int64_t base_channels = 32;        // the stride-2 convs have (b, b, 2b) channels (paper: 32)
-  int64_t bottleneck_channels = 256; // the 4x4 valid conv / first decoder layer (paper: 256)
-  int64_t latent_dim = 40;           // d (paper's saved MNIST model: 40)
-  int64_t num_classes = 10;          // K = m: one prototype distribution per class
-  bool probabilistic = true;         // false: the deterministic PSENN baseline
-  bool full_covariance = true;       // Sigma_j = L_j L_j^T; false: diagonal
-  bool vae = true;                   // VAE backbone (encoder gives mu and log sigma^2)
-  bool train_class_weights = true;   // W trainable (paper code: disable_W_training)
-  double prototype_init_std = 1.0;   // mu_j ~ N(0, s^2) before any fit
+  int64_t channels = 1;               // input channels
+  int64_t base_channels = 32;         // the stride-2 convs have (b, b, 2b) channels (paper: 32)
+  int64_t bottleneck_channels = 256;  // the 4x4 valid conv / first decoder layer (paper: 256)
+  int64_t latent_dim = 40;            // d (paper's saved MNIST model: 40)
+  int64_t num_classes = 10;           // K = m: one prototype distribution per class
+  bool probabilistic = true;          // false: the deterministic PSENN baseline
+  bool full_covariance = true;        // Sigma_j = L_j L_j^T; false: diagonal
+  bool vae = true;                    // VAE backbone (encoder gives mu and log sigma^2)
+  bool train_class_weights = true;    // W trainable (paper code: disable_W_training)
+  double prototype_init_std = 1.0;    // mu_j ~ N(0, s^2) before any fit
   /// PyTorch-convention running-average momentum of the BatchNorm layers (Keras's 0.99 = 0.01).
   double batch_norm_momentum = 0.01;
 };
@@ -63,7 +63,8 @@ struct ProbPsennLoss {
 
 class ProbPsenn : public nn::Module {
  public:
-  /// Convolutions Glorot-uniform with zero biases (Keras defaults), BN eps 1e-3 (Keras), W = -0.5 I, mu_j ~ N(0, s^2), raw scales ~ N(0.2, 0.1^2).
+  /// Convolutions Glorot-uniform with zero biases (Keras defaults), BN eps 1e-3 (Keras), W = -0.5 I, mu_j ~ N(0, s^2),
+  /// raw scales ~ N(0.2, 0.1^2).
   ProbPsenn(const ProbPsennOptions& options, Generator& gen);
   std::string name() const override { return "ProbPsenn"; }
   const ProbPsennOptions& options() const { return options_; }
@@ -116,8 +117,8 @@ class ProbPsenn : public nn::Module {
  private:
   ProbPsennOptions options_;
   std::shared_ptr<nn::Sequential> encoder_, decoder_;
-  Tensor means_;       // [K, d]
-  Tensor scale_raw_;   // [K, d, d] (full: lower triangle used) or [K, d] (diagonal)
+  Tensor means_;          // [K, d]
+  Tensor scale_raw_;      // [K, d, d] (full: lower triangle used) or [K, d] (diagonal)
   Tensor class_weights_;  // W [K, K]
 };
 

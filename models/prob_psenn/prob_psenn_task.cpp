@@ -154,8 +154,8 @@ ProbPsennOptions prob_psenn_options(const Config& config, int64_t num_classes) {
   ProbPsennOptions o;
   const std::string variant = config.get_string("variant"), covariance = config.get_string("covariance");
   if (variant != "probabilistic" && variant != "deterministic")
-    throw ConfigError(config.origin("variant") + ": variant must be probabilistic or deterministic, got '" +
-                      variant + "'");
+    throw ConfigError(config.origin("variant") + ": variant must be probabilistic or deterministic, got '" + variant +
+                      "'");
   if (covariance != "full" && covariance != "diagonal")
     throw ConfigError(config.origin("covariance") + ": covariance must be full or diagonal, got '" + covariance + "'");
   o.probabilistic = variant == "probabilistic";
@@ -230,9 +230,9 @@ void train_prob_psenn(const TrainRequest& request) {
   if (fit && pretrain == 0 && !request.resume) fit_to_data();
   model->train();
 
-  std::cerr << "prob_psenn (" << config.get_string("variant") << "): " << model->num_parameters()
-            << " parameters, " << data.train.size() << " training / " << data.validation.size()
-            << " validation images of " << config.get_string("dataset") << "\n";
+  std::cerr << "prob_psenn (" << config.get_string("variant") << "): " << model->num_parameters() << " parameters, "
+            << data.train.size() << " training / " << data.validation.size() << " validation images of "
+            << config.get_string("dataset") << "\n";
   auto summary = trainer.fit(
       loader,
       [&](const data::Batch& batch, int64_t epoch) {
@@ -310,8 +310,8 @@ void eval_ood_prob_psenn(const OodEvalRequest& request) {
   const data::ImageDataset& in = data.split(request.split);
   data::ImageDataset out = data::load_dataset(request.ood_dataset, data::Split::test, request.ood_data_dir);
   if (out.images.size(1) != in.images.size(1))
-    throw UsageError(request.ood_dataset + " has " + std::to_string(out.images.size(1)) + " channels, " +
-                     in.name + " has " + std::to_string(in.images.size(1)));
+    throw UsageError(request.ood_dataset + " has " + std::to_string(out.images.size(1)) + " channels, " + in.name +
+                     " has " + std::to_string(in.images.size(1)));
   auto model = load_trained(request.config, request.run, in.num_classes);
   const int64_t samples = eval_samples(request.config);
   const uint64_t seed = eval_seed(request.config);
@@ -353,8 +353,8 @@ void eval_ood_prob_psenn(const OodEvalRequest& request) {
   if (prob)
     std::cout << "AUROC, epistemic uncertainty: " << j["auroc_epistemic"].get<double>() << "\n"
               << "AUROC, aleatoric uncertainty: " << j["auroc_aleatoric"].get<double>() << "\n";
-  std::cout << "AUROC, distance percentile to the predicted prototype: "
-            << j["auroc_distance_percentile"].get<double>() << "\n";
+  std::cout << "AUROC, distance percentile to the predicted prototype: " << j["auroc_distance_percentile"].get<double>()
+            << "\n";
   std::cout << "written to " << file.string() << "\n";
 }
 
@@ -388,7 +388,8 @@ void write_prob_psenn_exports(const ProbPsenn& model, const data::ImageDataset& 
     if (prob && model.options().full_covariance) {
       nlohmann::json rows = nlohmann::json::array();
       for (int64_t i = 0; i < d; ++i)
-        rows.push_back(std::vector<double>(sv.begin() + c * per_class + i * d, sv.begin() + c * per_class + (i + 1) * d));
+        rows.push_back(
+            std::vector<double>(sv.begin() + c * per_class + i * d, sv.begin() + c * per_class + (i + 1) * d));
       p["scale_tril"] = rows;
     } else if (prob) {
       p["scale_diag"] = std::vector<double>(sv.begin() + c * per_class, sv.begin() + (c + 1) * per_class);
@@ -530,7 +531,8 @@ void explain_prob_psenn(const ExplainRequest& request) {
   }
   std::filesystem::create_directories(request.run.exports_dir());
   const std::string png =
-      (request.run.exports_dir() / ("explain_" + request.split + "_" + std::to_string(request.index) + ".png")).string();
+      (request.run.exports_dir() / ("explain_" + request.split + "_" + std::to_string(request.index) + ".png"))
+          .string();
   io::write_png(io::image_grid(ops::concat(rows, 0), 2 + n, 2, 1.0), png);
   e["image"] = png;
   e["image_rows"] = "input, then the predicted class's decoded mode and samples; reconstruction, then the runner-up's";
@@ -544,16 +546,17 @@ void explain_prob_psenn(const ExplainRequest& request) {
   std::cout << std::fixed << std::setprecision(3) << request.split << " image " << request.index << ": label "
             << e["label_name"].get<std::string>() << ", predicted " << e["prediction_name"].get<std::string>()
             << " (p = " << e["probabilities"][e["prediction"].get<size_t>()].get<double>() << "), runner-up "
-            << e["runner_up_name"].get<std::string>() << " (p = "
-            << e["probabilities"][e["runner_up"].get<size_t>()].get<double>() << ")\n"
+            << e["runner_up_name"].get<std::string>()
+            << " (p = " << e["probabilities"][e["runner_up"].get<size_t>()].get<double>() << ")\n"
             << "uncertainty (nats): total " << u["total"].get<double>() << ", aleatoric "
             << u["aleatoric"].get<double>() << ", epistemic " << u["epistemic"].get<double>() << "\n"
             << "distance to the predicted prototype's mode " << x["distance_to_mode"].get<double>() << ": farther than "
             << std::setprecision(1) << x["training_distance_percentile"].get<double>() << "% of "
             << x["reference_size"].get<size_t>() << " training images of that class\n";
   if (x.contains("overlap_top2"))
-    std::cout << std::setprecision(3) << "overlap of the sampled distances, predicted vs runner-up: "
-              << x["overlap_top2"].get<double>() << " (largest: " << x["overlap_max"].get<double>() << ", class "
+    std::cout << std::setprecision(3)
+              << "overlap of the sampled distances, predicted vs runner-up: " << x["overlap_top2"].get<double>()
+              << " (largest: " << x["overlap_max"].get<double>() << ", class "
               << class_name(split, x["overlap_max_class"].get<int64_t>()) << ")\n";
   std::cout << "image: " << png << "\n";
 }

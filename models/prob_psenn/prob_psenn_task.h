@@ -49,6 +49,7 @@ std::vector<std::vector<double>> class_distance_references(const ProbPsenn& mode
 /// uncertainties (distance percentile among the class's training data; overlap of the sampled
 /// distance distributions of the top two classes) and the runner-up class.
 nlohmann::json prob_psenn_explanation(const ProbPsenn& model, const data::ImageDataset& dataset, int64_t index,
-                                      const std::vector<std::vector<double>>& references, int64_t samples, uint64_t seed);
+                                      const std::vector<std::vector<double>>& references, int64_t samples,
+                                      uint64_t seed);
 
 }  // namespace glassbox::models

@@ -102,7 +102,8 @@ TEST(ProbPsennGaussian, FillScaleTrilIsACholeskyFactor) {
   EXPECT_EQ(l[1], 0.0);  // above the diagonal: ignored
   EXPECT_NEAR(l[2], -0.4, 1e-12);
   EXPECT_NEAR(l[3], softplus(1.2) + 1e-5, 1e-12);
-  for (double s : {1e-3, 0.5, 2.0, 40.0}) EXPECT_NEAR(positive_scale(f64({inverse_positive_scale(s)}, {1})).item(), s, 1e-9 * (1 + s));
+  for (double s : {1e-3, 0.5, 2.0, 40.0})
+    EXPECT_NEAR(positive_scale(f64({inverse_positive_scale(s)}, {1})).item(), s, 1e-9 * (1 + s));
 }
 
 TEST(ProbPsennGaussian, LogDensityGradcheck) {
@@ -112,8 +113,8 @@ TEST(ProbPsennGaussian, LogDensityGradcheck) {
     return tril_gaussian_negative_log_density(in[0], in[1], fill_scale_tril(in[2]));
   };
   EXPECT_TRUE(gradcheck(f, {grad_input({3, 4}, 1), grad_input({3, 4}, 2), grad_input({3, 4, 4}, 3)}));
-  EXPECT_TRUE(gradcheck(f, {grad_input_transposed({2, 3}, 4), grad_input_transposed({2, 3}, 5),
-                            grad_input({2, 3, 3}, 6)}));
+  EXPECT_TRUE(
+      gradcheck(f, {grad_input_transposed({2, 3}, 4), grad_input_transposed({2, 3}, 5), grad_input({2, 3, 3}, 6)}));
   auto g = [](const std::vector<Tensor>& in) {
     return diag_gaussian_negative_log_density(in[0], in[1], positive_scale(in[2]));
   };
@@ -300,7 +301,8 @@ TEST(ProbPsenn, LearnsASmallSubset) {
       l.total.backward();
       opt.step();
     }
-    EXPECT_LT(last, 0.5 * first) << (prob ? "probabilistic" : "deterministic") << ": first " << first << " last " << last;
+    EXPECT_LT(last, 0.5 * first) << (prob ? "probabilistic" : "deterministic") << ": first " << first << " last "
+                                 << last;
     net.eval();
     ProbPsennPredictions p = predict_dataset(net, d, 10, 1);
     double acc = ops::mean(ops::eq(p.predicted, d.labels).to(DType::f32)).item();
