@@ -132,7 +132,8 @@ Tensor ProbPsenn::negative_log_density(const Tensor& latent, const Tensor& label
                                   : diag_gaussian_negative_log_density(latent, mean, scales);
 }
 
-ProbPsennOutput ProbPsenn::forward(const Tensor& images, int64_t samples, bool reconstruct, Generator* gen) const {
+ProbPsennOutput ProbPsenn::forward(const Tensor& images, int64_t samples, bool reconstruct, Generator* gen,
+                                   bool sample_latent) const {
   ProbPsennOutput out;
   out.input = preprocess(images);
   std::tie(out.latent_mean, out.latent_logvar) = encode(out.input);
@@ -142,8 +143,14 @@ ProbPsennOutput ProbPsenn::forward(const Tensor& images, int64_t samples, bool r
     out.latent = out.latent_mean + ops::exp(0.5 * out.latent_logvar) *
                                        ops::randn(out.latent_mean.shape(), 0.0, 1.0, {out.latent_mean.dtype()}, gen);
   Tensor prototypes = sample_prototypes(samples, gen);  // [S, K, d]
+  Tensor z = out.latent.unsqueeze(0);                   // [1, B, d], shared by every prototype set
+  if (options_.vae && sample_latent && !is_training()) {
+    // Point prototypes are one set; the S latent draws then still give S predictions.
+    Shape shape{std::max(prototypes.size(0), samples), out.latent.size(0), out.latent.size(1)};
+    z = out.latent_mean + ops::exp(0.5 * out.latent_logvar) * ops::randn(shape, 0.0, 1.0, {z.dtype()}, gen);
+  }
   // D[s, b, j] = |z_b - p^(s)_j|^2: one GEMM per sampled prototype set.
-  out.distances = ops::pairwise_sq_distance(out.latent.unsqueeze(0), prototypes);
+  out.distances = ops::pairwise_sq_distance(z, prototypes);
   out.logits = ops::matmul(out.distances, class_weights_);
   if (reconstruct) out.reconstruction = decode(out.latent);
   return out;

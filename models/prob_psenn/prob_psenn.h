@@ -93,8 +93,11 @@ class ProbPsenn : public nn::Module {
   Tensor negative_log_density(const Tensor& latent, const Tensor& labels) const;
 
   /// The forward pass for images in [0, 1]: `samples` prototype sets (0: the modes only).
-  ProbPsennOutput forward(const Tensor& images, int64_t samples, bool reconstruct = true,
-                          Generator* gen = nullptr) const;
+  /// In evaluation mode z is the encoder's mean unless `sample_latent`: then (VAE backbone)
+  /// each prototype set is paired with its own draw z^(s) ~ N(mu, sigma^2), so the Monte Carlo
+  /// predictive also covers the encoder's uncertainty. Training always draws one z per input.
+  ProbPsennOutput forward(const Tensor& images, int64_t samples, bool reconstruct = true, Generator* gen = nullptr,
+                          bool sample_latent = false) const;
   /// The predictive p(y|x) = (1/S) sum_s softmax(D(z, P^(s)) W): per-sample probabilities [S, B, K].
   static Tensor sample_probabilities(const ProbPsennOutput& out);
 

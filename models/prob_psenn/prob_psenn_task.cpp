@@ -177,13 +177,13 @@ ProbPsennLossWeights prob_psenn_loss_weights(const Config& config) {
 }
 
 ProbPsennPredictions predict_dataset(const ProbPsenn& model, const data::ImageDataset& dataset, int64_t samples,
-                                     uint64_t seed) {
+                                     uint64_t seed, bool sample_latent) {
   NoGradGuard no_grad;
   Generator gen(seed);
   std::vector<Tensor> probs, total, aleatoric, epistemic;
   for (int64_t start = 0; start < dataset.size(); start += kEvalBatch) {
     const int64_t len = std::min(kEvalBatch, dataset.size() - start);
-    ProbPsennOutput out = model.forward(dataset.images.narrow(0, start, len), samples, false, &gen);
+    ProbPsennOutput out = model.forward(dataset.images.narrow(0, start, len), samples, false, &gen, sample_latent);
     Tensor per_sample = ProbPsenn::sample_probabilities(out).permute({1, 0, 2});  // [B, S, K]
     metrics::EntropyDecomposition e = metrics::decompose_predictive_entropy(per_sample);
     probs.push_back(ops::mean(per_sample, {1}));
@@ -315,28 +315,42 @@ void eval_ood_prob_psenn(const OodEvalRequest& request) {
   auto model = load_trained(request.config, request.run, in.num_classes);
   const int64_t samples = eval_samples(request.config);
   const uint64_t seed = eval_seed(request.config);
-  ProbPsennPredictions pin = predict_dataset(*model, in, samples, seed);
-  ProbPsennPredictions pout = predict_dataset(*model, out, samples, seed + 1);
+  const bool prob = model->options().probabilistic;
   auto score = [](const Tensor& in_scores, const Tensor& out_scores) {
     return metrics::auroc(in_scores.to_vector<double>(), out_scores.to_vector<double>());
   };
-  const bool prob = model->options().probabilistic;
   nlohmann::json j = {{"in_distribution", in.name},
                       {"out_of_distribution", out.name},
                       {"variant", prob ? "probabilistic" : "deterministic"},
-                      {"in_accuracy", confusion(pin, in).accuracy()},
-                      {"in_expected_calibration_error", calibration_error(pin, in)},
-                      {"auroc_total_entropy", score(pin.entropy.total, pout.entropy.total)}};
-  // Point prototypes give one softmax: its entropy is the total, and the epistemic part is 0.
-  if (prob) {
-    j["auroc_epistemic"] = score(pin.entropy.epistemic, pout.entropy.epistemic);
-    j["auroc_aleatoric"] = score(pin.entropy.aleatoric, pout.entropy.aleatoric);
-    j["samples"] = samples;
+                      {"samples", samples},
+                      {"auroc", nlohmann::json::object()}};
+  // z = the encoder's mean is how the model predicts; with the VAE backbone the predictive
+  // can also sample z ~ N(mu, sigma^2) with every prototype set, adding the encoder's spread.
+  std::vector<bool> latent_modes = {false};
+  if (model->options().vae) latent_modes.push_back(true);
+  ProbPsennPredictions pin, pout;
+  for (bool sample_latent : latent_modes) {
+    ProbPsennPredictions a = predict_dataset(*model, in, samples, seed, sample_latent);
+    ProbPsennPredictions b = predict_dataset(*model, out, samples, seed + 1, sample_latent);
+    nlohmann::json r = {{"total_entropy", score(a.entropy.total, b.entropy.total)}};
+    // Point prototypes with z = mu give one softmax: the epistemic part is identically 0.
+    if (prob || sample_latent) {
+      r["epistemic"] = score(a.entropy.epistemic, b.entropy.epistemic);
+      r["aleatoric"] = score(a.entropy.aleatoric, b.entropy.aleatoric);
+    }
+    j["auroc"][sample_latent ? "latent_sampled" : "latent_mean"] = r;
+    if (!sample_latent) {
+      pin = a;
+      pout = b;
+    }
   }
+  j["in_accuracy"] = confusion(pin, in).accuracy();
+  j["in_expected_calibration_error"] = calibration_error(pin, in);
   // The explanation-level score: how atypical the distance to the predicted prototype is.
   auto refs = training_references(*model, data.train);
-  j["auroc_distance_percentile"] = metrics::auroc(predicted_mode_percentiles(*model, in, pin.predicted, refs),
-                                                  predicted_mode_percentiles(*model, out, pout.predicted, refs));
+  j["auroc"]["distance_percentile"] =
+      score(Tensor::from_vector(predicted_mode_percentiles(*model, in, pin.predicted, refs), {in.size()}),
+            Tensor::from_vector(predicted_mode_percentiles(*model, out, pout.predicted, refs), {out.size()}));
   std::filesystem::create_directories(request.run.exports_dir());
   const std::filesystem::path file = request.run.exports_dir() / ("ood_" + request.ood_dataset + ".json");
   io::write_json_atomic(file.string(), j);
@@ -347,15 +361,23 @@ void eval_ood_prob_psenn(const OodEvalRequest& request) {
   std::cout << std::fixed << std::setprecision(4) << "in-distribution " << in.name << " (" << in.size()
             << " images, accuracy " << 100.0 * j["in_accuracy"].get<double>() << "%, ECE "
             << j["in_expected_calibration_error"].get<double>() << ") against " << out.name << " (" << out.size()
-            << " images)\n"
-            << "AUROC, " << (prob ? "total predictive entropy" : "softmax entropy") << ": "
-            << j["auroc_total_entropy"].get<double>() << "\n";
-  if (prob)
-    std::cout << "AUROC, epistemic uncertainty: " << j["auroc_epistemic"].get<double>() << "\n"
-              << "AUROC, aleatoric uncertainty: " << j["auroc_aleatoric"].get<double>() << "\n";
-  std::cout << "AUROC, distance percentile to the predicted prototype: " << j["auroc_distance_percentile"].get<double>()
-            << "\n";
-  std::cout << "written to " << file.string() << "\n";
+            << " images), " << samples << " samples\nAUROC of each uncertainty score (OOD = positive):\n"
+            << "  score                 z = encoder mean" << (latent_modes.size() > 1 ? "  z sampled" : "") << "\n";
+  for (const char* key : {"total_entropy", "epistemic", "aleatoric"}) {
+    std::cout << "  " << std::left << std::setw(22) << key << std::right;
+    for (const char* mode : {"latent_mean", "latent_sampled"}) {
+      if (!j["auroc"].contains(mode)) continue;
+      const auto& r = j["auroc"][mode];
+      if (r.contains(key))
+        std::cout << std::setw(16) << r[key].get<double>() << "  ";
+      else
+        std::cout << std::setw(16) << "-"
+                  << "  ";
+    }
+    std::cout << "\n";
+  }
+  std::cout << "  distance percentile   " << std::setw(16) << j["auroc"]["distance_percentile"].get<double>()
+            << "\nwritten to " << file.string() << "\n";
 }
 
 void write_prob_psenn_exports(const ProbPsenn& model, const data::ImageDataset& train, const std::string& dir_name,

@@ -31,9 +31,10 @@ struct ProbPsennPredictions {
   metrics::EntropyDecomposition entropy;  // each [N]
 };
 /// Predicts `dataset` with `samples` prototype sets per input (0: the modes only), drawing
-/// from a generator seeded with `seed` so evaluations repeat exactly.
+/// from a generator seeded with `seed` so evaluations repeat exactly; with `sample_latent`
+/// each set also gets its own latent draw (ProbPsenn::forward).
 ProbPsennPredictions predict_dataset(const ProbPsenn& model, const data::ImageDataset& dataset, int64_t samples,
-                                     uint64_t seed);
+                                     uint64_t seed, bool sample_latent = false);
 
 /// Writes prototype_samples.png (rows = classes; the decoded mode, then `samples` decoded
 /// draws of q_c) and prototypes.json (mu_c, L_c or the diagonal scales, W) into `dir`.

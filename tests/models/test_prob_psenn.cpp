@@ -191,6 +191,11 @@ TEST(ProbPsenn, PointPrototypesGiveTheGaussianClassifier) {
       for (int64_t i = 0; i < 4; ++i) d += std::pow(z[size_t(b * 4 + i)] - p[size_t(c * 4 + i)], 2);
       EXPECT_NEAR(logits[size_t(b * 3 + c)], -0.5 * d, 1e-4 * (1 + d));
     }
+  // Sampling the latent from the VAE posterior gives one draw per prediction even here.
+  Generator draws(3);
+  ProbPsennOutput sampled = net.forward(ops::rand({2, 1, 28, 28}), 5, false, &draws, true);
+  ASSERT_EQ(sampled.distances.shape(), (Shape{5, 2, 3}));
+  EXPECT_GT(ops::amax(ops::abs(sampled.distances.select(0, 0) - sampled.distances.select(0, 1))).item(), 0.0);
 }
 
 TEST(ProbPsenn, LossTermsMatchThePaper) {
