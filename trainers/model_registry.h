@@ -25,6 +25,17 @@ struct EvalRequest {
   bool json = false;  // one JSON object on stdout instead of a table
 };
 
+/// Out-of-distribution detection: how well the model's uncertainty separates `split` of
+/// the run's data set (in-distribution) from the test set of `ood_dataset`.
+struct OodEvalRequest {
+  const Config& config;
+  const RunFolder& run;
+  std::string split;         // the in-distribution split: test, val or train
+  std::string ood_dataset;   // e.g. fashion-mnist for a model trained on mnist
+  std::string ood_data_dir;  // empty: the data set's default location
+  bool json = false;
+};
+
 struct ExportRequest {
   const Config& config;
   const RunFolder& run;
@@ -71,6 +82,7 @@ struct ModelEntry {
   std::function<void(const CompileRequest&)> compile{};  // models that are programs
   std::function<void(const ClusterRequest&)> cluster{};  // clustering models: assign new inputs
   std::function<void(const EvalRequest&)> robustness{};  // certified-robustness models: the table
+  std::function<void(const OodEvalRequest&)> eval_ood{};  // `glassbox eval RUN --ood-dataset NAME`
 };
 
 /// Adds a model; a second model with the same name is a programming error.

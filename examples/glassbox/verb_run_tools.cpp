@@ -40,14 +40,19 @@ const Handler& require_handler(const Handler& handler, const ModelEntry& model, 
 
 }  // namespace
 
-/// eval and robustness: RUN [--split S] [--json], handled by the model's `handler`.
-int split_verb(const Args& args, const std::string& verb, const std::string& description,
-               std::function<void(const EvalRequest&)> ModelEntry::*handler) {
-  VerbSpec spec(verb, "RUN [--split test|val|train] [--json]", description);
+/// eval and robustness: RUN [--split S] [--json], handled by the model's `handler`; eval
+/// also takes --ood-dataset (uncertainty as an out-of-distribution detector).
+int split_verb(const Args& args, const std::string& verb, const std::string& usage, const std::string& description,
+               std::function<void(const EvalRequest&)> ModelEntry::*handler, bool ood_options) {
+  VerbSpec spec(verb, usage, description);
   // clang-format off
   spec.options.add_options()
       ("split", po::value<std::string>()->default_value("test"), "test, val or train")
       ("json", po::bool_switch(), "print one JSON object (with at least the split)");
+  if (ood_options)
+    spec.options.add_options()
+        ("ood-dataset", po::value<std::string>(), "an out-of-distribution data set, e.g. fashion-mnist")
+        ("ood-data-dir", po::value<std::string>()->default_value(""), "its folder (default: its usual location)");
   // clang-format on
   spec.hidden.add_options()("run", po::value<std::string>());
   spec.positional.add("run", 1);
@@ -59,21 +64,30 @@ int split_verb(const Args& args, const std::string& verb, const std::string& des
   const std::string split = checked_split(parsed);
   OpenedRun r = open_run(parsed, verb);
   apply_runtime_settings(r.config);
-  require_handler(r.model.*handler, r.model, verb)({r.config, r.run, split, parsed.values["json"].as<bool>()});
+  const bool json = parsed.values["json"].as<bool>();
+  if (ood_options && parsed.values.count("ood-dataset") != 0) {
+    require_handler(r.model.eval_ood, r.model,
+                    verb + " --ood-dataset")({r.config, r.run, split, parsed.values["ood-dataset"].as<std::string>(),
+                                              parsed.values["ood-data-dir"].as<std::string>(), json});
+    return 0;
+  }
+  require_handler(r.model.*handler, r.model, verb)({r.config, r.run, split, json});
   return 0;
 }
 
 int eval_verb(const Args& args) {
-  return split_verb(args, "eval",
-                    "Evaluates the trained model of RUN: accuracy, per-class accuracy and the confusion matrix.",
-                    &ModelEntry::eval);
+  return split_verb(args, "eval", "RUN [--split test|val|train] [--ood-dataset NAME [--ood-data-dir DIR]] [--json]",
+                    "Evaluates the trained model of RUN: accuracy, per-class accuracy and the confusion matrix.\n"
+                    "With --ood-dataset, measures instead how well the model's uncertainty tells the split\n"
+                    "(in-distribution) from NAME's test set (out-of-distribution): AUROC per uncertainty score.",
+                    &ModelEntry::eval, true);
 }
 
 int robustness_verb(const Args& args) {
-  return split_verb(args, "robustness",
+  return split_verb(args, "robustness", "RUN [--split test|val|train] [--json]",
                     "Certified robustness of RUN's model: accuracy certified at each radius (and under attack when\n"
                     "the run's config enables it), printed and written to RUN/exports/robustness_SPLIT.md and .json.",
-                    &ModelEntry::robustness);
+                    &ModelEntry::robustness, false);
 }
 
 int export_verb(const Args& args) {

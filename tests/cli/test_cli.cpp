@@ -88,6 +88,7 @@ struct Recorded {
   std::optional<double> lr;
   std::string data_dir;
   std::string eval_split;
+  std::string ood_dataset, ood_data_dir;
 };
 Recorded recorded;
 
@@ -106,7 +107,13 @@ const bool registered = [] {
                           data::load_dataset("mnist", data::Split::train, recorded.data_dir);
                         }
                       },
-                  .eval = [](const EvalRequest& r) { recorded.eval_split = r.split; }});
+                  .eval = [](const EvalRequest& r) { recorded.eval_split = r.split; },
+                  .eval_ood =
+                      [](const OodEvalRequest& r) {
+                        recorded.eval_split = r.split;
+                        recorded.ood_dataset = r.ood_dataset;
+                        recorded.ood_data_dir = r.ood_data_dir;
+                      }});
   return true;
 }();
 
@@ -137,6 +144,12 @@ TEST(CliVerbs, TrainAppliesConfigFileThenFlagsThenOverrides) {
   // eval finds the model through the run folder.
   EXPECT_EQ(eval_verb({out, "--split", "val"}), 0);
   EXPECT_EQ(recorded.eval_split, "val");
+  EXPECT_TRUE(recorded.ood_dataset.empty());
+  // --ood-dataset goes to the model's out-of-distribution evaluation instead.
+  EXPECT_EQ(eval_verb({out, "--ood-dataset", "fashion-mnist", "--ood-data-dir", "/ood"}), 0);
+  EXPECT_EQ(recorded.eval_split, "test");
+  EXPECT_EQ(recorded.ood_dataset, "fashion-mnist");
+  EXPECT_EQ(recorded.ood_data_dir, "/ood");
   EXPECT_NE(usage_error_of(export_verb, {out}).find("does not support `glassbox export`"), std::string::npos);
 
   // The same folder again needs --resume, which keeps the saved config.
