@@ -82,7 +82,7 @@ int64_t TransformerProgram::cat_inputs(int64_t layer) const {
 }
 int64_t TransformerProgram::num_inputs(int64_t layer) const { return 1 + layer * options_.num_heads; }
 
-Tensor TransformerProgram::param(const Tensor& p) const { return mode_ == ChoiceMode::argmax ? p.to(DType::f64) : p; }
+Tensor TransformerProgram::param(const Tensor& p) const { return compute_dtype() == DType::f64 ? p.to(DType::f64) : p; }
 
 Tensor TransformerProgram::choose(const Tensor& logits) const {
   if (mode_ == ChoiceMode::argmax)
@@ -120,7 +120,7 @@ ProgramForward TransformerProgram::forward(const Tensor& tokens) const {
   if (tokens.dim() != 2 || tokens.size(1) != o.n_ctx || tokens.dtype() != DType::i64)
     throw std::invalid_argument("transformer_program: expected i64 tokens [B, " + std::to_string(o.n_ctx) + "], got " +
                                 tokens.shape().str());
-  const DType dt = mode_ == ChoiceMode::argmax ? DType::f64 : DType::f32;
+  const DType dt = compute_dtype();
   const int64_t B = tokens.size(0), T = o.n_ctx;
   const Tensor is_pad = ops::eq(tokens, 0.0);  // [B, T] bool
 

@@ -65,6 +65,10 @@ class TransformerProgram : public nn::Module {
   double temperature() const { return tau_; }
   void set_mode(ChoiceMode mode) { mode_ = mode; }
   ChoiceMode mode() const { return mode_; }
+  /// Runs the relaxed model in double precision too (for gradient checks).
+  void set_double_precision(bool on) { double_precision_ = on; }
+  /// f64 in the argmax mode or when asked for, f32 otherwise.
+  DType compute_dtype() const { return mode_ == ChoiceMode::argmax || double_precision_ ? DType::f64 : DType::f32; }
 
   /// tokens i64 [B, T] (T = n_ctx, 0 = <pad>). In argmax mode everything runs in f64 so
   /// that the extracted program (which evaluates the same weights in double precision)
@@ -115,6 +119,7 @@ class TransformerProgram : public nn::Module {
   Parameter classifier_;
   double tau_ = 3.0;
   ChoiceMode mode_ = ChoiceMode::gumbel;
+  bool double_precision_ = false;
 };
 
 /// S [B, H, T, T] = q_i^T P k_p for relaxed one-hot queries and keys q, key [B, H, T, k]
