@@ -41,6 +41,7 @@ struct View {
   X(pow_scalar)   /* x ^ a */                                                          \
   X(rpow_scalar)  /* a ^ x */                                                          \
   X(clamp)        /* min(max(x, a), b) */                                              \
+  X(gumbel_from_uniform) /* -log(-log(max(x, tiny))): Gumbel(0, 1) noise from U[0, 1) */ \
   X(eq_scalar) X(ne_scalar) X(lt_scalar) X(le_scalar) X(gt_scalar) X(ge_scalar)        \
   X(logical_not)
 

@@ -109,10 +109,10 @@ Tensor gumbel(const Shape& shape, TensorOptions opt, Generator* gen) {
   Tensor g;
   {
     NoGradGuard no_grad;
-    // Drawn in f64 and kept off zero, so -log(-log(u)) is finite for every draw.
-    Tensor u = rand(shape, 0.0, 1.0, {DType::f64, opt.device}, gen);
-    u.clamp_(DBL_MIN, 1.0);
-    g = neg(log(neg(log(u)))).to(opt.dtype);
+    // One pass over uniform draws in the target dtype; the kernel keeps u off zero, so
+    // -log(-log(u)) is finite for every draw (u < 1 always).
+    g = rand(shape, 0.0, 1.0, opt, gen);
+    backend_of(g).unary(kernels::UnaryOp::gumbel_from_uniform, g.view(), g.view(), {});
   }
   return finish_leaf(g, opt);
 }

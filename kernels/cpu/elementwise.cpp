@@ -1,6 +1,8 @@
 // CPU elementwise kernels: copy, fill, unary, binary and where over strided views.
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <algorithm>
 
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/onednn_eltwise.h"
@@ -110,6 +112,8 @@ void unary_typed(UnaryOp op, const View& x, const View& out, Scalars sc) {
       case UnaryOp::cos: return run([](T v) { return std::cos(v); });
       case UnaryOp::log1p: return run([](T v) { return std::log1p(v); });
       case UnaryOp::expm1: return run([](T v) { return std::expm1(v); });
+      case UnaryOp::gumbel_from_uniform:
+        return run([](T v) { return -std::log(-std::log(std::max(v, std::numeric_limits<T>::min()))); });
       case UnaryOp::rdiv_scalar: return run([a](T v) { return a / v; });
       case UnaryOp::pow_scalar:
         if (sc.a == 2) return run([](T v) { return v * v; });
