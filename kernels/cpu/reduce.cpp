@@ -41,6 +41,10 @@ template <class Fn>
 inline void for_each_reduced(const ReducePlan& p, int64_t base, Fn&& fn) {
   const int r = p.red_shape.size();
   if (r == 0) return fn(base);
+  // An empty reduced block (a reduced dim of size 0) visits nothing: the accumulators keep
+  // their identities (sum 0, prod 1).
+  for (int d = 0; d < r; ++d)
+    if (p.red_shape[d] == 0) return;
   std::array<int64_t, Dims::kMaxDims> idx{};
   const int64_t inner = p.red_shape[r - 1], inner_stride = p.red_strides[r - 1];
   for (;;) {

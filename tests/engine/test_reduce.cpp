@@ -55,6 +55,19 @@ void expect_near_all(const Tensor& t, const std::vector<double>& want, double to
   for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "element " << i;
 }
 
+TEST(Reduce, EmptyReducedDimsGiveTheIdentity) {
+  // A reduced dim of size 0 ahead of a non-empty one once read past the buffer.
+  for (const Shape& shape : {Shape{0, 3}, Shape{3, 0}, Shape{2, 0, 4}}) {
+    Tensor e = Tensor::zeros(shape, {DType::f64});
+    EXPECT_EQ(ops::sum(e).item(), 0.0) << shape.str();
+    EXPECT_EQ(ops::prod(e).item(), 1.0) << shape.str();
+    Tensor ei = Tensor::zeros(shape, {DType::i64});
+    EXPECT_EQ(ops::sum(ei).item(), 0.0) << shape.str();
+  }
+  Tensor rows = ops::sum(Tensor::zeros({0, 3}, {DType::f32}), {0});
+  EXPECT_EQ(rows.to_vector<double>(), std::vector<double>(3, 0.0));
+}
+
 }  // namespace
 
 // ---- Forward values -----------------------------------------------------------------
