@@ -105,6 +105,8 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual const char* name() const = 0;
+  /// Blocks until the work queued so far has finished (asynchronous backends only).
+  virtual void synchronize() {}
 
   // Memory.
   virtual void* allocate(size_t nbytes) = 0;

@@ -7,8 +7,21 @@ namespace glassbox::kernels {
 /// The backend for `device`; throws with a clear message when CUDA is not built
 /// or no GPU is present.
 Backend& backend_for(Device device);
+/// Waits until every kernel queued on `device` has finished (nothing to wait for on the CPU).
+void synchronize(Device device);
 /// Whether CUDA kernels were compiled in and a GPU is visible.
 bool cuda_available();
 int cuda_device_count();
+/// Whether "cuda" devices are emulated on the CPU (GLASSBOX_EMULATE_CUDA=N, for tests of
+/// device plumbing on machines without a GPU; see kernels/emulated_cuda_backend.h).
+bool cuda_emulated();
+/// Whether the CUDA kernels were compiled into this build.
+constexpr bool cuda_built() {
+#ifdef GLASSBOX_WITH_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
 
 }  // namespace glassbox::kernels

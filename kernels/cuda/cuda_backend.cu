@@ -1,0 +1,161 @@
+// CUDA backend basics: device discovery, the per-device stream and cuBLAS handle,
+// memory and host copies, and error reporting.
+#include <cuda_runtime.h>
+
+#include <memory>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/cuda_common.cuh"
+
+namespace glassbox::kernels {
+
+int cuda_runtime_device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky "no device" error
+    return 0;
+  }
+  return n;
+}
+
+Backend& cuda_backend(int index) {
+  static std::mutex mu;
+  static std::vector<std::unique_ptr<cuda::CudaBackend>>* backends = new std::vector<std::unique_ptr<cuda::CudaBackend>>();
+  std::lock_guard<std::mutex> lock(mu);
+  if (static_cast<int>(backends->size()) <= index) backends->resize(index + 1);
+  auto& slot = (*backends)[index];
+  if (!slot) slot = std::make_unique<cuda::CudaBackend>(index);
+  return *slot;
+}
+
+namespace cuda {
+
+void throw_cuda_error(const char* what, const char* call, const char* file, int line) {
+  throw std::runtime_error(std::string("CUDA error: ") + what + " (" + call + " at " + file + ":" + std::to_string(line) + ")");
+}
+
+namespace {
+
+/// The stream and cuBLAS handle of one device, made on first use and kept for the
+/// life of the process (destroying them at exit races the driver's own teardown).
+struct DeviceContext {
+  cudaStream_t stream = nullptr;
+  cublasHandle_t cublas = nullptr;
+  static constexpr int kScratchSlots = 4;
+  void* scratch[kScratchSlots] = {};
+  size_t scratch_bytes[kScratchSlots] = {};
+};
+
+int current_device() {
+  int d = 0;
+  GLASSBOX_CUDA_CHECK(cudaGetDevice(&d));
+  return d;
+}
+
+DeviceContext& context() {
+  static std::mutex mu;
+  static auto* contexts = new std::vector<DeviceContext>();
+  const int d = current_device();
+  std::lock_guard<std::mutex> lock(mu);
+  if (static_cast<int>(contexts->size()) <= d) contexts->resize(d + 1);
+  DeviceContext& c = (*contexts)[d];
+  if (!c.stream) {
+    GLASSBOX_CUDA_CHECK(cudaStreamCreateWithFlags(&c.stream, cudaStreamNonBlocking));
+    GLASSBOX_CUBLAS_CHECK(cublasCreate(&c.cublas));
+    GLASSBOX_CUBLAS_CHECK(cublasSetStream(c.cublas, c.stream));
+  }
+  return c;
+}
+
+}  // namespace
+
+cudaStream_t stream() { return context().stream; }
+cublasHandle_t cublas() { return context().cublas; }
+
+void* scratch(size_t nbytes, int slot) {
+  DeviceContext& c = context();
+  if (slot < 0 || slot >= DeviceContext::kScratchSlots)
+    throw std::invalid_argument("cuda scratch: slot " + std::to_string(slot) + " out of range");
+  if (c.scratch_bytes[slot] < nbytes) {
+    // Queued kernels may still read the old buffer.
+    GLASSBOX_CUDA_CHECK(cudaStreamSynchronize(c.stream));
+    if (c.scratch[slot]) GLASSBOX_CUDA_CHECK(cudaFree(c.scratch[slot]));
+    c.scratch[slot] = nullptr;
+    c.scratch_bytes[slot] = 0;
+    const size_t grown = nbytes + nbytes / 4;  // a little headroom for the next, larger shape
+    GLASSBOX_CUDA_CHECK(cudaMalloc(&c.scratch[slot], grown));
+    c.scratch_bytes[slot] = grown;
+  }
+  return c.scratch[slot];
+}
+
+void set_device(int device) {
+  thread_local int current = -1;
+  if (current == device) return;
+  GLASSBOX_CUDA_CHECK(cudaSetDevice(device));
+  current = device;
+}
+
+/// Out of device memory: a bad_alloc (so the engine's caching allocator frees its
+/// cache and retries) whose message says how much was asked for and what was free.
+class CudaOutOfMemory : public std::bad_alloc {
+ public:
+  explicit CudaOutOfMemory(std::string message) : message_(std::move(message)) {}
+  const char* what() const noexcept override { return message_.c_str(); }
+
+ private:
+  std::string message_;
+};
+
+const char* CudaBackend::name() const { return "cuda"; }
+
+void CudaBackend::synchronize() {
+  set_device(device_);
+  GLASSBOX_CUDA_CHECK(cudaStreamSynchronize(stream()));
+}
+
+void* CudaBackend::allocate(size_t nbytes) {
+  set_device(device_);
+  void* p = nullptr;
+  cudaError_t err = cudaMalloc(&p, nbytes == 0 ? 256 : nbytes);
+  if (err == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    size_t free_bytes = 0, total_bytes = 0;
+    cudaMemGetInfo(&free_bytes, &total_bytes);
+    throw CudaOutOfMemory("CUDA out of memory on cuda:" + std::to_string(device_) + ": asked for " +
+                          std::to_string(nbytes >> 20) + " MiB, " + std::to_string(free_bytes >> 20) + " MiB free of " +
+                          std::to_string(total_bytes >> 20) + " MiB (lower the batch size)");
+  }
+  GLASSBOX_CUDA_CHECK(err);
+  return p;
+}
+
+void CudaBackend::deallocate(void* p, size_t) {
+  set_device(device_);
+  // Blocks go back only when the engine's cache is released; wait for queued work
+  // that may still read them.
+  GLASSBOX_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  GLASSBOX_CUDA_CHECK(cudaFree(p));
+}
+
+void CudaBackend::copy_from_host(void* dst, const void* src, size_t nbytes) {
+  set_device(device_);
+  // The host buffer may be freed as soon as we return, so the copy completes here;
+  // from pinned memory cudaMemcpyAsync runs at full bus speed.
+  GLASSBOX_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyHostToDevice, stream()));
+  GLASSBOX_CUDA_CHECK(cudaStreamSynchronize(stream()));
+}
+
+void CudaBackend::copy_to_host(void* dst, const void* src, size_t nbytes) {
+  set_device(device_);
+  GLASSBOX_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToHost, stream()));
+  GLASSBOX_CUDA_CHECK(cudaStreamSynchronize(stream()));
+}
+
+}  // namespace cuda
+}  // namespace glassbox::kernels
