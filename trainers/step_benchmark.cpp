@@ -8,6 +8,7 @@
 
 #include "engine/autograd/profiler.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/registry.h"
 #include "trainers/usage_error.h"
 
 namespace glassbox::train {
@@ -20,6 +21,7 @@ nlohmann::json run_step_benchmark(const StepBenchmark& spec, const std::function
     prepare(i);
     auto t0 = std::chrono::steady_clock::now();
     step();
+    kernels::synchronize(spec.device);  // a GPU step is done when its kernels are, not when they are queued
     auto t1 = std::chrono::steady_clock::now();
     if (i >= spec.warmup) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
   }
@@ -27,16 +29,17 @@ nlohmann::json run_step_benchmark(const StepBenchmark& spec, const std::function
   auto pct = [&](double q) { return ms[static_cast<size_t>(q * double(ms.size() - 1) + 0.5)]; };
   const int threads = kernels::cpu_threads();
   std::cerr << std::fixed << std::setprecision(2) << spec.model << " training step (batch " << spec.batch << ", "
-            << threads << " threads): median " << pct(0.5) << " ms, p10 " << pct(0.1) << " ms, p90 " << pct(0.9)
+            << (spec.device.is_cpu() ? std::to_string(threads) + " threads" : spec.device.str())
+            << "): median " << pct(0.5) << " ms, p10 " << pct(0.1) << " ms, p90 " << pct(0.9)
             << " ms over " << ms.size() << " steps\n";
-  nlohmann::json record = {{"model", spec.model}, {"threads", threads},   {"batch", spec.batch},
+  nlohmann::json record = {{"model", spec.model}, {"device", spec.device.str()}, {"threads", threads},   {"batch", spec.batch},
                            {"median_ms", pct(0.5)}, {"p10_ms", pct(0.1)}, {"p90_ms", pct(0.9)}};
   for (auto& [k, v] : spec.extra.items()) record[k] = v;
   if (spec.profile) {
     profiler::clear();
     for (int64_t i = 0; i < spec.steps; ++i) {
       prepare(spec.warmup + i);
-      profiler::start();
+      profiler::start(spec.device);
       step();
       profiler::stop();
     }

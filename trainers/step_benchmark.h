@@ -2,12 +2,14 @@
 // `glassbox bench MODEL`: times a model's training step (forward, loss, backward,
 // optimiser step) after warm-up, and reports the median and spread as a readable
 // line on stderr and one JSON line on stdout that other tools compare against:
-// {"model", "threads", "batch", "median_ms", "p10_ms", "p90_ms", ...extra}.
+// {"model", "device", "threads", "batch", "median_ms", "p10_ms", "p90_ms", ...extra}.
 #include <cstdint>
 #include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
+
+#include "kernels/types.h"
 
 namespace glassbox::train {
 
@@ -18,6 +20,7 @@ struct StepBenchmark {
   int64_t warmup = 3;  // untimed steps first (allocator, primitive caches)
   nlohmann::json extra = nlohmann::json::object();  // more fields for the JSON line (e.g. a variant)
   bool profile = false;  // also print the time per op kind (engine/autograd/profiler.h), on stderr
+  Device device = Device::cpu();  // where the step runs; timings wait for its queued work
 };
 
 /// Runs warmup + steps iterations: prepare(i) untimed (fetching the batch), then step() timed.

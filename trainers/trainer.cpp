@@ -128,7 +128,7 @@ Trainer::Position Trainer::restore() const {
 
 TrainSummary Trainer::fit(data::DataLoader& loader, const StepFn& step, const EpochEndFn& on_epoch_end, bool resume) {
   return fit(
-      loader.num_batches(), [&](int64_t epoch, int64_t batch) { return step(loader.batch(epoch, batch), epoch); },
+      loader.num_batches(), [&](int64_t epoch, int64_t batch) { return step(loader.batch(epoch, batch).to(options_.device), epoch); },
       on_epoch_end, resume);
 }
 

@@ -25,6 +25,7 @@ struct TrainerOptions {
   uint64_t seed = 0;              // the run's seed (a resumed run must use the same)
   int64_t checkpoint_every = 10;  // epochs; a checkpoint is also written at the end
   bool show_progress = true;
+  Device device = Device::cpu();  // where the step runs: the loader's batches are moved there
 };
 
 /// What one step reports: the loss to minimise and scalars to log with it.

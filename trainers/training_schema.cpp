@@ -1,5 +1,8 @@
 #include "trainers/training_schema.h"
 
+#include "kernels/registry.h"
+#include "trainers/usage_error.h"
+
 namespace glassbox {
 
 ConfigSchema common_training_schema() {
@@ -28,7 +31,26 @@ train::TrainerOptions trainer_options(const Config& config, const std::string& m
   to.epochs = config.get_int("epochs");
   to.seed = static_cast<uint64_t>(config.get_int("seed"));
   to.checkpoint_every = config.get_int("checkpoint_every");
+  to.device = training_device(config);
   return to;
+}
+
+Device training_device(const Config& config) {
+  if (config.schema().find("device") == nullptr) return Device::cpu();
+  Device device;
+  try {
+    device = Device::parse(config.get_string("device"));
+  } catch (const std::exception& e) {
+    throw UsageError(config.origin("device") + ": " + e.what());
+  }
+  if (device.is_cuda() && device.index >= kernels::cuda_device_count()) {
+    const int visible = kernels::cuda_device_count();
+    throw UsageError(config.origin("device") + ": " + device.str() + " asked for, but " +
+                     (visible == 0 ? std::string(kernels::cuda_built() ? "no CUDA GPU is visible"
+                                                                         : "glassbox was built without CUDA (nvcc not found)")
+                                   : std::to_string(visible) + " CUDA device(s) are visible"));
+  }
+  return device;
 }
 
 data::LoaderOptions loader_options(const Config& config) {

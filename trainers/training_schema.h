@@ -17,6 +17,8 @@ ConfigSchema training_loop_schema(const std::string& epochs, const std::string& 
 
 /// The loop's options from the common keys (epochs, seed, checkpoint_every).
 train::TrainerOptions trainer_options(const Config& config, const std::string& model_name);
+/// The `device` key (cpu, cuda, cuda:N), checked against the devices this build can see.
+Device training_device(const Config& config);
 /// Batching from the common keys (batch_size, seed); augmentation stays the model's choice.
 data::LoaderOptions loader_options(const Config& config);
 

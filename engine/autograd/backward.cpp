@@ -84,6 +84,7 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
   while (!ready.empty()) {
     Node* n = ready.back();
     ready.pop_back();
+    if (profiling) profiler::wait();
     const auto started = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     Tensor grad = std::move(n->grad_buffer_);
     n->grad_buffer_ = Tensor();
@@ -129,6 +130,7 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
         }
       }
     }
+    if (profiling) profiler::wait();
     if (profiling)
       profiler::backward_done(
           n->name(), std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());

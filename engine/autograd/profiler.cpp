@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "kernels/registry.h"
+
 namespace glassbox::profiler {
 
 namespace {
@@ -13,6 +15,7 @@ using Clock = std::chrono::steady_clock;
 
 struct State {
   bool on = false;
+  Device device = Device::cpu();  // waited on before each reading, so GPU ops are charged their run time
   Clock::time_point last;
   Profile profile;
 };
@@ -24,16 +27,20 @@ State& state() {
 
 }  // namespace
 
-void start() {
+void start(Device device) {
   state().on = true;
+  state().device = device;
+  kernels::synchronize(device);
   state().last = Clock::now();
 }
+void wait() { kernels::synchronize(state().device); }
 void stop() { state().on = false; }
 bool active() { return state().on; }
 void mark() { state().last = Clock::now(); }
 
 void forward_done(const char* name) {
   State& s = state();
+  kernels::synchronize(s.device);
   const auto now = Clock::now();
   OpTime& t = s.profile[name];
   t.forward_ms += std::chrono::duration<double, std::milli>(now - s.last).count();

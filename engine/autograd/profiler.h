@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include "kernels/types.h"
 
 namespace glassbox::profiler {
 
@@ -18,7 +19,10 @@ struct OpTime {
 using Profile = std::map<std::string, OpTime>;
 
 /// Starts collecting on this thread (keeping what was collected), and the forward clock.
-void start();
+/// On a GPU every reading first waits for the device, so each op is charged its run time.
+void start(Device device = Device::cpu());
+/// Waits for the profiled device's queued work (before a reading taken outside this file).
+void wait();
 /// Stops collecting on this thread.
 void stop();
 bool active();

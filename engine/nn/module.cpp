@@ -175,6 +175,11 @@ Module& Module::to(Device device) {
   return *this;
 }
 
+Device Module::device() const {
+  std::vector<Tensor> params = parameters();
+  return params.empty() ? Device::cpu() : params.front().device();
+}
+
 Module& Module::to(DType dtype) {
   if (!is_floating(dtype)) throw std::invalid_argument(name() + ".to: modules convert to floating dtypes only");
   NoGradGuard no_grad;

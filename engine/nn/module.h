@@ -81,6 +81,8 @@ class Module {
 
   /// Moves parameters, buffers and gradients to `device`, in place.
   Module& to(Device device);
+  /// Where the parameters live (the first parameter's device; the CPU when there are none).
+  Device device() const;
   /// Converts floating parameters and buffers (and gradients) to `dtype`, in place.
   Module& to(DType dtype);
   /// Drops every parameter's gradient.

@@ -4,6 +4,7 @@
 
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/types.h"
+#include "trainers/training_schema.h"
 #include "trainers/usage_error.h"
 
 namespace glassbox::cli {
@@ -63,20 +64,7 @@ Config resolve_config(const ConfigSchema& schema, const std::string& config_file
 }
 
 void apply_runtime_settings(const Config& config) {
-  if (config.schema().find("device") != nullptr) {
-    Device device;
-    try {
-      device = Device::parse(config.get_string("device"));
-    } catch (const std::invalid_argument& e) {
-      throw UsageError(config.origin("device") + ": " + e.what());
-    }
-#ifndef GLASSBOX_WITH_CUDA
-    if (device.is_cuda()) {
-      throw UsageError(config.origin("device") + ": device " + device.str() +
-                       " needs a build with CUDA (configure with -DGLASSBOX_CUDA=ON on a machine with nvcc)");
-    }
-#endif
-  }
+  training_device(config);  // rejects a device this build cannot see, naming the key
   if (config.schema().find("threads") != nullptr) {
     const int64_t threads = config.get_int("threads");
     if (threads < 0) throw UsageError(config.origin("threads") + ": threads must be >= 0 (0: all cores)");

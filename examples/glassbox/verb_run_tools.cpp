@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "examples/glassbox/verb_parsing.h"
+#include "kernels/registry.h"
 #include "trainers/model_registry.h"
 #include "trainers/run_folder.h"
 
@@ -21,7 +22,15 @@ OpenedRun open_run(const ParsedVerb& parsed, const std::string& verb) {
   if (parsed.values.count("run") == 0) throw UsageError("which run? usage: glassbox " + verb + " RUN_FOLDER");
   RunFolder run = RunFolder::open(parsed.values["run"].as<std::string>());
   const ModelEntry& model = require_model(run.model_name());
-  return {run, model, run.load_config(model.schema)};
+  Config config = run.load_config(model.schema);
+  // Checkpoints are device-independent: a run trained on a GPU opens on a machine without one.
+  if (config.schema().find("device") != nullptr && Device::parse(config.get_string("device")).is_cuda() &&
+      !kernels::cuda_available()) {
+    std::cerr << "note: " << run.root().string() << " was trained on " << config.get_string("device")
+              << "; no CUDA GPU is visible, so `glassbox " << verb << "` runs on the CPU\n";
+    config.set("device", "cpu", "no GPU visible");
+  }
+  return {run, model, config};
 }
 
 std::string checked_split(const ParsedVerb& parsed) {

@@ -88,7 +88,7 @@ cbc::Reasoning CbcNet::reasoning() const {
   const int64_t per_class = options_.num_components / options_.num_classes;
   std::vector<int64_t> labels(static_cast<size_t>(options_.num_components));
   for (int64_t k = 0; k < options_.num_components; ++k) labels[size_t(k)] = k / per_class;
-  Tensor one_hot = ops::one_hot(Tensor::from_vector(labels, {options_.num_components}), options_.num_classes);
+  Tensor one_hot = ops::one_hot(Tensor::from_vector(labels, {options_.num_components}).to(device()), options_.num_classes);
   return {one_hot, Tensor::zeros_like(one_hot)};
 }
 

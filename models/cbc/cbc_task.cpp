@@ -35,7 +35,9 @@ int64_t input_dim_of(const data::ImageDataset& d) { return d.images.numel() / st
 
 std::unique_ptr<CbcNet> build_model(const Config& config, const data::ImageDataset& like) {
   Generator gen(uint64_t(config.get_int("seed")));
-  return std::make_unique<CbcNet>(cbc_options(config, input_dim_of(like), like.num_classes), gen);
+  auto model = std::make_unique<CbcNet>(cbc_options(config, input_dim_of(like), like.num_classes), gen);
+  model->to(training_device(config));
+  return model;
 }
 
 std::unique_ptr<CbcNet> load_trained(const Config& config, const RunFolder& run, const data::ImageDataset& like) {
@@ -157,7 +159,7 @@ CbcEvaluation evaluate_cbc(const CbcNet& model, const data::ImageDataset& datase
   for (int64_t b = 0; b < batches; ++b) {
     std::vector<int64_t> ids(static_cast<size_t>(std::min(kEvalBatch, n - b * kEvalBatch)));
     std::iota(ids.begin(), ids.end(), b * kEvalBatch);
-    data::Batch batch = dataset.gather(ids);
+    data::Batch batch = dataset.gather(ids).to(model.device());
     Tensor correct, radius;
     {
       NoGradGuard no_grad;
@@ -381,7 +383,7 @@ nlohmann::json explain_cbc_one(const CbcNet& model, const data::ImageDataset& da
     throw UsageError("--index " + std::to_string(index) + " is outside " + dataset.name + " (" +
                      std::to_string(dataset.size()) + " images)");
   NoGradGuard no_grad;
-  data::Batch b = dataset.gather({index});
+  data::Batch b = dataset.gather({index}).to(model.device());
   CbcOutput out = model.forward(b.images);
   std::vector<double> scores = out.scores.to_vector<double>();
   const int64_t pred = std::max_element(scores.begin(), scores.end()) - scores.begin();
@@ -468,8 +470,8 @@ void bench_cbc(const BenchRequest& request) {
   data::DataLoader loader(data.train, lo);
   data::Batch b;
   train::run_step_benchmark(
-      {kModelName, batch, request.steps, 3, {{"variant", cbc_variant_name(model->options().variant)}}, request.profile},
-      [&](int64_t i) { b = loader.batch(0, i % loader.num_batches()); },
+      {kModelName, batch, request.steps, 3, {{"variant", cbc_variant_name(model->options().variant)}}, request.profile, model->device()},
+      [&](int64_t i) { b = loader.batch(0, i % loader.num_batches()).to(model->device()); },
       [&] {
         CbcLoss l = model->loss(model->forward(b.images), b.labels);
         optimizer.zero_grad();

@@ -20,16 +20,16 @@ void check_rows(const Tensor& x, const Tensor& mean, const char* what) {
 
 }  // namespace
 
-Tensor identity_matrix(int64_t n, DType dtype) {
+Tensor identity_matrix(int64_t n, DType dtype, Device device) {
   std::vector<double> v(size_t(n * n), 0.0);
   for (int64_t i = 0; i < n; ++i) v[size_t(i * n + i)] = 1.0;
-  return Tensor::from_vector(v, {n, n}, {dtype});
+  return Tensor::from_vector(v, {n, n}, {dtype}).to(device);
 }
 
 Tensor fill_scale_tril(const Tensor& raw) {
   if (raw.dim() < 2 || raw.size(-1) != raw.size(-2))
     throw std::invalid_argument("fill_scale_tril: expected square matrices [.., d, d], got " + raw.shape().str());
-  Tensor eye = identity_matrix(raw.size(-1), raw.dtype());
+  Tensor eye = identity_matrix(raw.size(-1), raw.dtype(), raw.device());
   // The identity mask keeps softplus only on the diagonal; tril(-1) keeps the rest below it.
   return ops::tril(raw, -1) + eye * positive_scale(raw);
 }

@@ -31,6 +31,6 @@ Tensor tril_gaussian_negative_log_density(const Tensor& x, const Tensor& mean, c
 Tensor diag_gaussian_negative_log_density(const Tensor& x, const Tensor& mean, const Tensor& scale);
 
 /// The identity matrix [n, n] in `dtype`.
-Tensor identity_matrix(int64_t n, DType dtype = DType::f32);
+Tensor identity_matrix(int64_t n, DType dtype = DType::f32, Device device = Device::cpu());
 
 }  // namespace glassbox::models

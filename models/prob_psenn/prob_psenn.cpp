@@ -117,7 +117,7 @@ Tensor ProbPsenn::prototype_scales() const {
 Tensor ProbPsenn::sample_prototypes(int64_t samples, Generator* gen) const {
   if (samples < 0) throw std::invalid_argument("prob_psenn: the number of prototype samples must be >= 0");
   if (!options_.probabilistic || samples == 0) return means_.unsqueeze(0);
-  Tensor eps = ops::randn({samples, means_.size(0), means_.size(1)}, 0.0, 1.0, {means_.dtype()}, gen);
+  Tensor eps = ops::randn({samples, means_.size(0), means_.size(1)}, 0.0, 1.0, {means_.dtype(), means_.device()}, gen);
   Tensor scales = prototype_scales();
   return options_.full_covariance ? sample_tril_gaussian(means_, scales, eps)
                                   : sample_diag_gaussian(means_, scales, eps);
@@ -126,7 +126,7 @@ Tensor ProbPsenn::sample_prototypes(int64_t samples, Generator* gen) const {
 Tensor ProbPsenn::negative_log_density(const Tensor& latent, const Tensor& labels) const {
   Tensor mean = ops::index_select(means_, 0, labels);
   if (!options_.probabilistic)
-    return diag_gaussian_negative_log_density(latent, mean, Tensor::ones(latent.shape(), {latent.dtype()}));
+    return diag_gaussian_negative_log_density(latent, mean, Tensor::ones(latent.shape(), {latent.dtype(), latent.device()}));
   Tensor scales = ops::index_select(prototype_scales(), 0, labels);
   return options_.full_covariance ? tril_gaussian_negative_log_density(latent, mean, scales)
                                   : diag_gaussian_negative_log_density(latent, mean, scales);
@@ -141,13 +141,13 @@ ProbPsennOutput ProbPsenn::forward(const Tensor& images, int64_t samples, bool r
   // The VAE backbone trains on a reparameterised draw z = mu + sigma eps; evaluation uses mu.
   if (options_.vae && is_training())
     out.latent = out.latent_mean + ops::exp(0.5 * out.latent_logvar) *
-                                       ops::randn(out.latent_mean.shape(), 0.0, 1.0, {out.latent_mean.dtype()}, gen);
+                                       ops::randn(out.latent_mean.shape(), 0.0, 1.0, {out.latent_mean.dtype(), out.latent_mean.device()}, gen);
   Tensor prototypes = sample_prototypes(samples, gen);  // [S, K, d]
   Tensor z = out.latent.unsqueeze(0);                   // [1, B, d], shared by every prototype set
   if (options_.vae && sample_latent && !is_training()) {
     // Point prototypes are one set; the S latent draws then still give S predictions.
     Shape shape{std::max(prototypes.size(0), samples), out.latent.size(0), out.latent.size(1)};
-    z = out.latent_mean + ops::exp(0.5 * out.latent_logvar) * ops::randn(shape, 0.0, 1.0, {z.dtype()}, gen);
+    z = out.latent_mean + ops::exp(0.5 * out.latent_logvar) * ops::randn(shape, 0.0, 1.0, {z.dtype(), z.device()}, gen);
   }
   // D[s, b, j] = |z_b - p^(s)_j|^2: one GEMM per sampled prototype set.
   out.distances = ops::pairwise_sq_distance(z, prototypes);
@@ -219,7 +219,9 @@ void ProbPsenn::fit_prototypes(const Tensor& latents, const Tensor& labels, cons
     throw std::invalid_argument("prob_psenn: fit_prototypes needs latent variances of the latents' shape " +
                                 latents.shape().str() + ", got " + latent_variances.shape().str());
   std::vector<int64_t> y = labels.to_vector<int64_t>();
-  Tensor z = latents.to(DType::f64);
+  // A one-off fit in f64 on the CPU (per-class means and covariance factors); copy_ moves
+  // the results to the parameters' device.
+  Tensor z = latents.to(Device::cpu()).to(DType::f64);
   for (int64_t c = 0; c < k; ++c) {
     std::vector<int64_t> ids;
     for (size_t i = 0; i < y.size(); ++i)
@@ -235,7 +237,7 @@ void ProbPsenn::fit_prototypes(const Tensor& latents, const Tensor& labels, cons
     // A small ridge keeps the covariance positive definite when a class has fewer than d samples.
     Tensor extra_variance = Tensor::full({d}, 1e-6, {DType::f64});
     if (latent_variances.defined())
-      extra_variance = extra_variance + ops::mean(ops::index_select(latent_variances.to(DType::f64), 0, rows), {0});
+      extra_variance = extra_variance + ops::mean(ops::index_select(latent_variances.to(Device::cpu()).to(DType::f64), 0, rows), {0});
     if (!options_.full_covariance) {
       std::vector<double> sd = ops::sqrt(ops::sum(ops::square(centred), {0}) / n + extra_variance).to_vector<double>();
       std::vector<double> raw;

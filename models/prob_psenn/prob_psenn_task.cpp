@@ -35,7 +35,9 @@ uint64_t eval_seed(const Config& config) { return uint64_t(config.get_int("seed"
 
 std::unique_ptr<ProbPsenn> build_model(const Config& config, int64_t num_classes) {
   Generator gen(uint64_t(config.get_int("seed")));
-  return std::make_unique<ProbPsenn>(prob_psenn_options(config, num_classes), gen);
+  auto model = std::make_unique<ProbPsenn>(prob_psenn_options(config, num_classes), gen);
+  model->to(training_device(config));
+  return model;
 }
 
 std::unique_ptr<ProbPsenn> load_trained(const Config& config, const RunFolder& run, int64_t num_classes) {
@@ -53,7 +55,7 @@ std::pair<Tensor, Tensor> encode_all(const ProbPsenn& model, const data::ImageDa
   std::vector<Tensor> means, variances;
   for (int64_t start = 0; start < n; start += kEvalBatch) {
     const int64_t len = std::min(kEvalBatch, n - start);
-    auto [mean, logvar] = model.encode(ProbPsenn::preprocess(dataset.images.narrow(0, start, len)));
+    auto [mean, logvar] = model.encode(ProbPsenn::preprocess(dataset.images.narrow(0, start, len).to(model.device())));
     means.push_back(mean);
     if (logvar.defined()) variances.push_back(ops::exp(logvar));
   }
@@ -110,7 +112,7 @@ std::vector<double> predicted_mode_percentiles(const ProbPsenn& model, const dat
                                                const std::vector<std::vector<double>>& references) {
   NoGradGuard no_grad;
   Tensor latents = encode_all(model, dataset, dataset.size()).first;
-  Tensor modes = ops::index_select(model.prototype_means(), 0, predicted);
+  Tensor modes = ops::index_select(model.prototype_means(), 0, predicted.to(model.device()));
   std::vector<double> dist = ops::sum(ops::square(latents - modes), {1}).to_vector<double>();
   std::vector<int64_t> pred = predicted.to_vector<int64_t>();
   std::vector<double> out(dist.size());
@@ -183,7 +185,7 @@ ProbPsennPredictions predict_dataset(const ProbPsenn& model, const data::ImageDa
   std::vector<Tensor> probs, total, aleatoric, epistemic;
   for (int64_t start = 0; start < dataset.size(); start += kEvalBatch) {
     const int64_t len = std::min(kEvalBatch, dataset.size() - start);
-    ProbPsennOutput out = model.forward(dataset.images.narrow(0, start, len), samples, false, &gen, sample_latent);
+    ProbPsennOutput out = model.forward(dataset.images.narrow(0, start, len).to(model.device()), samples, false, &gen, sample_latent);
     Tensor per_sample = ProbPsenn::sample_probabilities(out).permute({1, 0, 2});  // [B, S, K]
     metrics::EntropyDecomposition e = metrics::decompose_predictive_entropy(per_sample);
     probs.push_back(ops::mean(per_sample, {1}));
@@ -442,7 +444,7 @@ void export_prob_psenn(const ExportRequest& request) {
 std::vector<std::vector<double>> class_distance_references(const ProbPsenn& model, const Tensor& latents,
                                                            const Tensor& labels) {
   NoGradGuard no_grad;
-  Tensor own = ops::index_select(model.prototype_means(), 0, labels);
+  Tensor own = ops::index_select(model.prototype_means(), 0, labels.to(model.device()));
   std::vector<double> dist = ops::sum(ops::square(latents - own), {1}).to_vector<double>();
   std::vector<int64_t> y = labels.to_vector<int64_t>();
   std::vector<std::vector<double>> refs(size_t(model.options().num_classes));
@@ -459,7 +461,7 @@ nlohmann::json prob_psenn_explanation(const ProbPsenn& model, const data::ImageD
                      std::to_string(dataset.size()) + " images)");
   NoGradGuard no_grad;
   Generator gen(seed);
-  data::Batch b = dataset.gather({index});
+  data::Batch b = dataset.gather({index}).to(model.device());
   ProbPsennOutput out = model.forward(b.images, samples, false, &gen);
   Tensor per_sample = ProbPsenn::sample_probabilities(out).permute({1, 0, 2});  // [1, S, K]
   metrics::EntropyDecomposition e = metrics::decompose_predictive_entropy(per_sample);
@@ -541,7 +543,7 @@ void explain_prob_psenn(const ExplainRequest& request) {
   const int64_t d = model->options().latent_dim;
   Generator gen(eval_seed(config) + 2);
   Tensor prototypes = model->sample_prototypes(n, &gen);  // [n, K, d] (or the modes [1, K, d])
-  ProbPsennOutput out = model->forward(split.gather({request.index}).images, 0, true);
+  ProbPsennOutput out = model->forward(split.gather({request.index}).images.to(model->device()), 0, true);
   const std::pair<Tensor, int64_t> rows_spec[] = {{out.input, e["prediction"].get<int64_t>()},
                                                   {out.reconstruction, e["runner_up"].get<int64_t>()}};
   std::vector<Tensor> rows;
@@ -596,8 +598,8 @@ void bench_prob_psenn(const BenchRequest& request) {
   data::DataLoader loader(data.train, loader_options(config));
   data::Batch b;
   train::run_step_benchmark(
-      {kModelName, config.get_int("batch_size"), request.steps, 3, nlohmann::json::object(), request.profile},
-      [&](int64_t i) { b = loader.batch(0, i % loader.num_batches()); },
+      {kModelName, config.get_int("batch_size"), request.steps, 3, nlohmann::json::object(), request.profile, model->device()},
+      [&](int64_t i) { b = loader.batch(0, i % loader.num_batches()).to(model->device()); },
       [&] {
         ProbPsennLoss l = model->loss(model->forward(b.images, train_samples), b.labels, weights);
         optimizer.zero_grad();

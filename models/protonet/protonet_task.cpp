@@ -34,7 +34,9 @@ Generator seeded_generator(const Config& config) { return Generator(uint64_t(con
 
 std::unique_ptr<ProtoNet> build_model(const Config& config, int64_t num_classes) {
   Generator gen = seeded_generator(config);
-  return std::make_unique<ProtoNet>(protonet_options(config, num_classes), gen);
+  auto model = std::make_unique<ProtoNet>(protonet_options(config, num_classes), gen);
+  model->to(training_device(config));
+  return model;
 }
 
 /// A trained model restored from a run folder's latest checkpoint.
@@ -47,7 +49,7 @@ std::unique_ptr<ProtoNet> load_trained(const Config& config, const RunFolder& ru
 
 ConfusionMatrix evaluate(const ProtoNet& model, const data::ImageDataset& dataset,
                                        const std::string& split, bool show_progress) {
-  return metrics::evaluate_classifier([&](const Tensor& x) { return model.forward(x, false).logits; }, dataset,
+  return metrics::evaluate_classifier([&](const Tensor& x) { return model.forward(x.to(model.device()), false).logits; }, dataset,
                                       split, kEvalBatch, show_progress);
 }
 
@@ -57,7 +59,7 @@ Tensor encode_all(const ProtoNet& model, const data::ImageDataset& dataset) {
   std::vector<Tensor> parts;
   for (int64_t start = 0; start < dataset.size(); start += kEvalBatch) {
     int64_t len = std::min(kEvalBatch, dataset.size() - start);
-    parts.push_back(model.encode(dataset.images.narrow(0, start, len)));
+    parts.push_back(model.encode(dataset.images.narrow(0, start, len).to(model.device())));
   }
   return ops::concat(parts, 0);
 }
@@ -192,7 +194,7 @@ void write_protonet_exports(const ProtoNet& model, const data::ImageDataset& tra
   const int64_t k = std::min<int64_t>(5, train.size());
 
   // Decoded prototypes: the images the network reasons with (Li et al. 2018, Fig. 2).
-  Tensor decoded = model.decode(model.prototypes());
+  Tensor decoded = model.decode(model.prototypes()).to(Device::cpu());
   io::write_png(io::image_grid(decoded, 5, 2, 1.0), (dir / "prototypes.png").string());
   for (int64_t j = 0; j < m; ++j)
     io::write_png(decoded.select(0, j), (dir / ("prototype_" + two_digits(j) + ".png")).string());
@@ -259,7 +261,7 @@ nlohmann::json explain_one(const ProtoNet& model, const data::ImageDataset& data
     throw UsageError("--index " + std::to_string(index) + " is outside " + dataset.name + " (" +
                      std::to_string(dataset.size()) + " images)");
   NoGradGuard no_grad;
-  data::Batch b = dataset.gather({index});
+  data::Batch b = dataset.gather({index}).to(model.device());
   ProtoNetOutput out = model.forward(b.images, false);
   std::vector<double> dist = out.distances.to_vector<double>();
   std::vector<double> logits = out.logits.to_vector<double>();
@@ -295,7 +297,7 @@ void explain_protonet(const ExplainRequest& request) {
   NoGradGuard no_grad;
   const int64_t shown = std::min<int64_t>(3, model->options().num_prototypes);
   std::vector<Tensor> tiles = {split.gather({request.index}).images};
-  Tensor decoded = model->decode(model->prototypes());
+  Tensor decoded = model->decode(model->prototypes()).to(Device::cpu());
   for (int64_t i = 0; i < shown; ++i)
     tiles.push_back(decoded.narrow(0, e["prototypes_by_distance"][size_t(i)]["prototype"].get<int64_t>(), 1));
   std::filesystem::create_directories(request.run.exports_dir());
@@ -337,7 +339,7 @@ void bench_protonet(const BenchRequest& request) {
   data::DataLoader loader(data.train, lo);
   data::Batch b;
   train::run_step_benchmark(
-      {kModelName, batch, request.steps, 3, nlohmann::json::object(), request.profile}, [&](int64_t i) { b = loader.batch(0, i % loader.num_batches()); },
+      {kModelName, batch, request.steps, 3, nlohmann::json::object(), request.profile, model->device()}, [&](int64_t i) { b = loader.batch(0, i % loader.num_batches()).to(model->device()); },
       [&] {
         ProtoNetLoss l = model->loss(model->forward(b.images), b.images, b.labels, weights);
         optimizer.zero_grad();

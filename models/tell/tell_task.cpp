@@ -32,7 +32,9 @@ constexpr int64_t kMembersShown = 8;  // nearest and farthest members per cluste
 
 std::unique_ptr<Tell> build_model(const Config& config) {
   Generator gen(uint64_t(config.get_int("seed")));
-  return std::make_unique<Tell>(tell_options(config), gen);
+  auto model = std::make_unique<Tell>(tell_options(config), gen);
+  model->to(training_device(config));
+  return model;
 }
 
 std::unique_ptr<Tell> load_trained(const Config& config, const RunFolder& run) {
@@ -183,7 +185,7 @@ TellEvaluation evaluate_tell(const Tell& model, const data::ImageDataset& data) 
   const double alpha = model.options().alpha, lambda = model.options().lambda;
   for (int64_t start = 0; start < data.size(); start += kEvalBatch) {
     const int64_t len = std::min(kEvalBatch, data.size() - start);
-    Tensor z = model.encode(data.images.narrow(0, start, len));
+    Tensor z = model.encode(data.images.narrow(0, start, len).to(model.device()));
     Tensor c = model.scores(z);
     ops::ValuesIndices best = ops::max(c, 1);
     // Per sample, the K entries of (2 alpha - delta c) sum to K * 2 alpha - max_k c.
@@ -292,7 +294,7 @@ void write_tell_exports(const Tell& model, const data::ImageDataset& data, const
   const int64_t K = model.options().num_clusters;
   Tensor omega = model.centres();
   // The decoded centres: the prototype image of each cluster (paper Fig. 4).
-  Tensor decoded = model.decode(omega);
+  Tensor decoded = model.decode(omega).to(Device::cpu());
   io::write_png(io::image_grid(decoded, std::min<int64_t>(K, 5), 2, 1.0), (dir / "centres.png").string());
 
   TellEvaluation e = evaluate_tell(model, data);
@@ -356,7 +358,7 @@ nlohmann::json explain_tell_one(const Tell& model, const data::ImageDataset& dat
     throw UsageError("--index " + std::to_string(index) + " is outside " + data.name + " (" +
                      std::to_string(data.size()) + " images)");
   NoGradGuard no_grad;
-  data::Batch b = data.gather({index});
+  data::Batch b = data.gather({index}).to(model.device());
   Tensor z = model.encode(b.images);
   // Both z and Omega_k have unit length, so Omega_k^T z is the cosine similarity and
   // ||z - Omega_k||^2 = 2 - 2 cos: the most similar centre is the nearest.
@@ -414,10 +416,10 @@ void bench_tell(const BenchRequest& request) {
   data::DataLoader loader(data, lo);
   data::Batch b;
   train::run_step_benchmark(
-      {kModelName, batch, request.steps, 3, nlohmann::json::object(), request.profile},
+      {kModelName, batch, request.steps, 3, nlohmann::json::object(), request.profile, model->device()},
       [&](int64_t i) {
         epoch = i % 2;  // both halves of the alternation
-        b = loader.batch(0, i % loader.num_batches());
+        b = loader.batch(0, i % loader.num_batches()).to(model->device());
       },
       [&] {
         TellLoss l = model->loss(model->forward(b.images, epoch), b.images);
@@ -436,7 +438,7 @@ nlohmann::json assign_clusters(const Tell& model, const Tensor& images) {
   for (int64_t start = 0; start < n; start += kBatch) {
     const int64_t len = std::min(kBatch, n - start);
     // Unit features and unit centres: the largest cosine is the nearest centre.
-    Tensor cos = ops::matmul(model.encode(images.narrow(0, start, len)), model.centres().mT());
+    Tensor cos = ops::matmul(model.encode(images.narrow(0, start, len).to(model.device())), model.centres().mT());
     ops::ValuesIndices best = ops::max(cos, 1);
     for (int64_t c : best.indices.to_vector<int64_t>()) clusters.push_back(c);
     for (double v : best.values.to_vector<double>()) similarity.push_back(v);

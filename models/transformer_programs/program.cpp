@@ -142,7 +142,7 @@ Program extract_program(TransformerProgram& model, const std::string& task, cons
         // The same inputs the forward builds: two one-hot blocks, or the two values.
         Tensor x = numerical ? ops::stack({ta.to(DType::f64), tb.to(DType::f64)}, 1)
                              : ops::concat({ops::one_hot(ta, o.k, DType::f64), ops::one_hot(tb, o.k, DType::f64)}, 1);
-        mlp.table = model.mlp_choice(l, j, numerical, x).contiguous().to_vector<int64_t>();
+        mlp.table = model.mlp_choice(l, j, numerical, x.to(model.device())).contiguous().to_vector<int64_t>();
       }
       p.cat_vars[size_t(output)].labels = int_labels();
       p.mlps.push_back(std::move(mlp));
@@ -237,7 +237,7 @@ std::vector<std::vector<int64_t>> model_predictions(TransformerProgram& model, c
   for (int64_t start = 0; start < n; start += batch) {
     const int64_t len = std::min(batch, n - start);
     Tensor chunk = tokens.narrow(0, start, len).contiguous();
-    std::vector<int64_t> pred = TransformerProgram::predict(model.forward(chunk).logits).contiguous().to_vector<int64_t>();
+    std::vector<int64_t> pred = TransformerProgram::predict(model.forward(chunk.to(model.device())).logits).contiguous().to_vector<int64_t>();
     std::vector<int64_t> tok = chunk.to_vector<int64_t>();
     for (int64_t r = 0; r < len; ++r) {
       std::vector<int64_t> row;

@@ -129,19 +129,19 @@ ProgramForward TransformerProgram::forward(const Tensor& tokens) const {
   // occurrence of a token shares one sample), then looked up; fixed one-hot positions;
   // and `ones` (0 at padding).
   Tensor table_logits =
-      ops::add(ops::mul(ops::one_hot(Tensor::arange(o.vocab_size, {.dtype = DType::i64}), o.k, dt), 20.0), -10.0);
+      ops::add(ops::mul(ops::one_hot(Tensor::arange(o.vocab_size, {.dtype = DType::i64, .device = tokens.device()}), o.k, dt), 20.0), -10.0);
   Tensor tok = ops::embedding(choose(table_logits), tokens);
-  Tensor pos = ops::one_hot(Tensor::arange(T, {.dtype = DType::i64}), o.k, dt).unsqueeze(0).expand({B, T, o.k});
+  Tensor pos = ops::one_hot(Tensor::arange(T, {.dtype = DType::i64, .device = tokens.device()}), o.k, dt).unsqueeze(0).expand({B, T, o.k});
   Tensor cat = ops::stack({tok, pos}, 2);                                               // [B, T, 2, k]
   Tensor num = ops::logical_not(is_pad).to(dt).unsqueeze(-1);                          // [B, T, 1]
 
   // Attention masks [B, 1, T, T]: padded keys, and later keys when causal.
   Tensor masked = is_pad.unsqueeze(1).unsqueeze(1).expand({B, 1, T, T});
   if (o.causal) {
-    Tensor later = ops::triu(Tensor::ones({T, T}, {.dtype = dt}), 1);
+    Tensor later = ops::triu(Tensor::ones({T, T}, {.dtype = dt, .device = tokens.device()}), 1);
     masked = ops::logical_or(masked, ops::gt(later, 0.5));
   }
-  const Tensor bias = position_bias(T).to(dt);
+  const Tensor bias = position_bias(T).to(dt).to(tokens.device());
 
   auto choose_fn = [this](const Tensor& logits) { return choose(logits); };
 
@@ -194,7 +194,7 @@ Tensor categorical_attention(const Tensor& q, const Tensor& key, const Tensor& p
   const int64_t T = s.size(-1);
   Tensor total = ops::sum(s, {-1}, true);
   Tensor none = ops::relu(ops::rsub(ops::div(total, ops::add(total, 1e-10)), 1.0));
-  Tensor bos_column = ops::one_hot(Tensor::zeros({1}, {.dtype = DType::i64}), T, s.dtype()).view({T});
+  Tensor bos_column = ops::one_hot(Tensor::zeros({1}, {.dtype = DType::i64, .device = s.device()}), T, s.dtype()).view({T});
   s = ops::add(s, ops::mul(none, bos_column));
   Tensor logits = ops::masked_fill(ops::add(ops::log(ops::add(s, 1e-20)), bias), masked, kMasked);
   // Hard attention relaxed at temperature tau * sqrt(k) (attention_temp = sqrt(d_head)).
@@ -212,7 +212,7 @@ Tensor TransformerProgram::classify(const Tensor& features) const {
   std::vector<uint8_t> mask(size_t(options_.num_classes), 0);
   for (int64_t c : options_.masked_classes)
     if (c >= 0 && c < options_.num_classes) mask[size_t(c)] = 1;
-  Tensor class_mask = Tensor::from_vector(mask, {options_.num_classes}).to(DType::boolean);
+  Tensor class_mask = Tensor::from_vector(mask, {options_.num_classes}).to(DType::boolean).to(logits.device());
   return ops::masked_fill(logits, class_mask, kMasked);
 }
 

@@ -30,7 +30,9 @@ constexpr int64_t kEvalBatch = 2048;
 
 std::unique_ptr<TransformerProgram> build_model(const Config& config, const data::SequenceDataset& data) {
   Generator gen(uint64_t(config.get_int("seed")));
-  return std::make_unique<TransformerProgram>(transformer_program_options(config, data), gen);
+  auto model = std::make_unique<TransformerProgram>(transformer_program_options(config, data), gen);
+  model->to(training_device(config));
+  return model;
 }
 
 std::unique_ptr<TransformerProgram> load_trained(const Config& config, const RunFolder& run,
@@ -159,7 +161,7 @@ SequenceAccuracy argmax_accuracy(TransformerProgram& model, const data::Sequence
   for (int64_t start = 0; start < data.size(); start += kEvalBatch) {
     const int64_t len = std::min(kEvalBatch, data.size() - start);
     const std::vector<int64_t> pred =
-        TransformerProgram::predict(model.forward(data.tokens.narrow(0, start, len).contiguous()).logits).to_vector<int64_t>();
+        TransformerProgram::predict(model.forward(data.tokens.narrow(0, start, len).to(model.device())).logits).to_vector<int64_t>();
     const std::vector<int64_t> tgt = data.targets.narrow(0, start, len).contiguous().to_vector<int64_t>();
     for (int64_t r = 0; r < len; ++r) {
       bool all = true;
@@ -259,7 +261,8 @@ void train_transformer_program(const TrainRequest& request) {
         const double tau = gumbel_temperature(epoch, b, to.epochs, batches, tau_start, tau_end);
         model->set_mode(ChoiceMode::gumbel);
         model->set_temperature(tau);
-        Tensor loss = TransformerProgram::loss(model->forward(batch.tokens).logits, batch.targets);
+        const Device device = model->device();
+        Tensor loss = TransformerProgram::loss(model->forward(batch.tokens.to(device)).logits, batch.targets.to(device));
         return train::StepResult{loss, {{"tau", tau}}};
       },
       [&](int64_t epochs_done) {
@@ -359,8 +362,12 @@ void bench_transformer_program(const BenchRequest& request) {
   data::SequenceDataset b;
   model->set_temperature(config.get_double("tau_start"));
   train::run_step_benchmark(
-      {kModelName, batch, request.steps, 3, {{"task", config.get_string("task")}}, request.profile},
-      [&](int64_t i) { b = data.train.subset(batches[size_t(i) % batches.size()], ""); },
+      {kModelName, batch, request.steps, 3, {{"task", config.get_string("task")}}, request.profile, model->device()},
+      [&](int64_t i) {
+        b = data.train.subset(batches[size_t(i) % batches.size()], "");
+        b.tokens = b.tokens.to(model->device());
+        b.targets = b.targets.to(model->device());
+      },
       [&] {
         Tensor loss = TransformerProgram::loss(model->forward(b.tokens).logits, b.targets);
         optimizer.zero_grad();

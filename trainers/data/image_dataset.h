@@ -14,6 +14,8 @@ namespace glassbox::data {
 struct Batch {
   Tensor images;  // f32 [B, C, H, W]
   Tensor labels;  // i64 [B]
+  /// The same batch on `device` (itself when already there).
+  Batch to(Device device) const { return {images.to(device), labels.to(device)}; }
 };
 
 struct ImageDataset {

@@ -24,13 +24,13 @@ Tensor project_to_ball(const Tensor& delta, double eps) {
 }
 
 /// Uniform samples from the L2 ball of radius eps: Gaussian direction, radius eps * u^(1/n).
-Tensor random_in_ball(const Shape& shape, double eps, DType dtype, Generator& gen) {
-  Tensor dir = ops::randn(shape, 0.0, 1.0, {dtype}, &gen);
+Tensor random_in_ball(const Shape& shape, double eps, TensorOptions opt, Generator& gen) {
+  Tensor dir = ops::randn(shape, 0.0, 1.0, opt, &gen);
   dir = dir / ops::clamp_min(sample_norms(dir), 1e-12);
   Shape radius_shape = shape;
   for (int d = 1; d < radius_shape.size(); ++d) radius_shape[d] = 1;
   const double n = double(shape.product() / std::max<int64_t>(shape[0], 1));
-  Tensor u = ops::rand(radius_shape, 0.0, 1.0, {dtype}, &gen);
+  Tensor u = ops::rand(radius_shape, 0.0, 1.0, opt, &gen);
   return dir * (ops::pow(u, 1.0 / n) * eps);
 }
 
@@ -58,7 +58,7 @@ Tensor l2_attack_broken(const std::function<Tensor(const Tensor&)>& scores_of, c
       Tensor x = ops::index_select(inputs.detach(), 0, index), y = ops::index_select(labels, 0, index);
       Tensor mask;  // true at each sample's own class
       Tensor hit = Tensor::zeros({x.size(0)}, {DType::boolean, x.device()});
-      Tensor delta = r == 0 ? Tensor::zeros_like(x) : random_in_ball(x.shape(), eps, x.dtype(), gen);
+      Tensor delta = r == 0 ? Tensor::zeros_like(x) : random_in_ball(x.shape(), eps, {x.dtype(), x.device()}, gen);
       for (int64_t s = 0; s <= o.steps; ++s) {
         Tensor adv = ops::clamp(x + delta, o.lo, o.hi).detach();
         adv.set_requires_grad();
