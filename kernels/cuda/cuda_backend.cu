@@ -2,6 +2,8 @@
 // memory and host copies, and error reporting.
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -49,6 +51,15 @@ struct DeviceContext {
   static constexpr int kScratchSlots = 4;
   void* scratch[kScratchSlots] = {};
   size_t scratch_bytes[kScratchSlots] = {};
+  // Pinned staging buffers for host-to-device copies, used in turn (see copy_from_host).
+  struct Staging {
+    void* host = nullptr;
+    size_t bytes = 0;
+    cudaEvent_t done = nullptr;  // recorded behind the last copy out of this buffer
+  };
+  static constexpr int kStagingSlots = 2;
+  Staging staging[kStagingSlots];
+  int next_staging = 0;
 };
 
 int current_device() {
@@ -145,10 +156,34 @@ void CudaBackend::deallocate(void* p, size_t) {
 
 void CudaBackend::copy_from_host(void* dst, const void* src, size_t nbytes) {
   set_device(device_);
-  // The host buffer may be freed as soon as we return, so the copy completes here;
-  // from pinned memory cudaMemcpyAsync runs at full bus speed.
-  GLASSBOX_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyHostToDevice, stream()));
-  GLASSBOX_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  if (nbytes == 0) return;
+  // The caller's (pageable) buffer may be freed as soon as we return. Batches are small:
+  // they go through a pinned staging buffer, so the upload runs asynchronously at full bus
+  // speed while the host prepares the next batch; a buffer is refilled only once the
+  // event behind its previous upload has fired. Large one-off uploads (whole data sets,
+  // checkpoints) copy synchronously instead of pinning that much memory.
+  constexpr size_t kStagingLimit = size_t(64) << 20;
+  if (nbytes > kStagingLimit) {
+    GLASSBOX_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyHostToDevice, stream()));
+    GLASSBOX_CUDA_CHECK(cudaStreamSynchronize(stream()));
+    return;
+  }
+  DeviceContext& c = context();
+  DeviceContext::Staging& s = c.staging[c.next_staging];
+  c.next_staging = (c.next_staging + 1) % DeviceContext::kStagingSlots;
+  if (s.done) GLASSBOX_CUDA_CHECK(cudaEventSynchronize(s.done));
+  else GLASSBOX_CUDA_CHECK(cudaEventCreateWithFlags(&s.done, cudaEventDisableTiming));
+  if (s.bytes < nbytes) {
+    if (s.host) GLASSBOX_CUDA_CHECK(cudaFreeHost(s.host));
+    s.host = nullptr;
+    s.bytes = 0;
+    const size_t grown = std::max(nbytes + nbytes / 4, size_t(1) << 20);
+    GLASSBOX_CUDA_CHECK(cudaMallocHost(&s.host, grown));
+    s.bytes = grown;
+  }
+  std::memcpy(s.host, src, nbytes);
+  GLASSBOX_CUDA_CHECK(cudaMemcpyAsync(dst, s.host, nbytes, cudaMemcpyHostToDevice, stream()));
+  GLASSBOX_CUDA_CHECK(cudaEventRecord(s.done, stream()));
 }
 
 void CudaBackend::copy_to_host(void* dst, const void* src, size_t nbytes) {
