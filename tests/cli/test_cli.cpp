@@ -2,9 +2,13 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "examples/glassbox/verbs.h"
+#include "kernels/registry.h"
 #include "tests/support/temp_dir.h"
 #include "trainers/data/image_dataset.h"
 #include "trainers/model_registry.h"
@@ -18,9 +22,10 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs the built glassbox binary with `args` (a shell-quoted string).
-CommandResult run_glassbox(const std::string& args) {
-  const std::string command = std::string(GLASSBOX_CLI_BINARY) + " " + args + " 2>&1";
+// Runs the built glassbox binary with `args` (a shell-quoted string), after `env`
+// assignments ("NAME=value ...") when given.
+CommandResult run_glassbox(const std::string& args, const std::string& env = "") {
+  const std::string command = env + (env.empty() ? "" : " ") + std::string(GLASSBOX_CLI_BINARY) + " " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
   std::string output;
@@ -54,6 +59,44 @@ TEST(CliBinary, ModelsSaysNoneIsAvailableInThisBuild) {
   // The plain binary has no model linked in until models/ registers one.
   if (r.output.find("No model is available") == std::string::npos) {
     EXPECT_FALSE(r.output.empty());
+  }
+}
+
+TEST(CliBinary, AskingForCudaWithoutAGpuIsAUsageError) {
+  if (kernels::cuda_available()) GTEST_SKIP() << "a GPU is visible";
+  CommandResult r = run_glassbox("bench protonet --device cuda --steps 1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("cuda:0 asked for"), std::string::npos) << r.output;
+  r = run_glassbox("bench protonet --device cuda:3 --steps 1", "GLASSBOX_EMULATE_CUDA=1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("1 CUDA device(s) are visible"), std::string::npos) << r.output;
+}
+
+// Every model trains, evaluates and exports with --device cuda (on the emulated device
+// here, so a CPU tensor reaching a device op fails exactly as on a GPU), and its run
+// opens on a machine without a GPU (the run verbs fall back to the CPU).
+TEST(CliBinary, EveryModelRunsOnTheCudaDevice) {
+  if (!std::filesystem::exists(data::default_data_dir("fashion-mnist") / "t10k-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string emulate = "GLASSBOX_EMULATE_CUDA=1";
+  const std::string configs = std::string(GLASSBOX_SOURCE_DIR) + "/examples/configs/";
+  const std::string images = " --dataset fashion-mnist --validation_size 100 --epochs 1 --threads 1";
+  const std::vector<std::pair<std::string, std::string>> runs = {
+      {"protonet", "--config " + configs + "protonet_demo.cfg --train_subset 200" + images},
+      {"cbc", "--config " + configs + "cbc_demo.cfg --train_subset 200 --attack_samples 10 --attack_steps 2" + images},
+      {"prob_psenn", "--config " + configs + "prob_psenn_demo.cfg --train_subset 200 --eval_samples 2" + images},
+      {"tell", "--config " + configs + "tell_demo.cfg --subset 300 --dataset fashion-mnist --epochs 1 --threads 1"},
+      {"transformer_program", "--config " + configs + "tp_demo.cfg --epochs 1 --threads 1"}};
+  testing::TempDir dir;
+  for (const auto& [model, args] : runs) {
+    const std::string out = (dir.path() / model).string();
+    CommandResult r = run_glassbox("train " + model + " " + args + " --device cuda --out " + out, emulate);
+    ASSERT_EQ(r.exit_code, 0) << model << ": " << r.output;
+    r = run_glassbox("eval " + out + " --json", emulate);
+    EXPECT_EQ(r.exit_code, 0) << model << ": " << r.output;
+    r = run_glassbox("eval " + out + " --json");
+    EXPECT_EQ(r.exit_code, 0) << model << ": " << r.output;
+    EXPECT_NE(r.output.find("runs on the CPU"), std::string::npos) << model << ": " << r.output;
   }
 }
 
