@@ -5,26 +5,37 @@ Builds the network and loss of Li et al. (AAAI 2018) exactly as models/protonet 
 logits = D W, transposed-conv decoder, loss 20 CE + R + R1 + R2, Adam lr 0.002) and
 times forward + loss + backward + Adam step on Fashion-MNIST batches of 250.
 
-Usage: /usr/bin/python3 bench/protonet_step_torch.py [--threads T] [--steps N] [--batch B]
-Prints one JSON line like glassbox's: {"model", "threads", "batch", "median_ms", "p10_ms", "p90_ms"}.
+Usage: /usr/bin/python3 bench/protonet_step_torch.py [--device cpu|cuda] [--threads T] [--steps N] [--batch B]
+                                                    [--data-dir DIR]
+Prints one JSON line like glassbox's: {"model", "device", "threads", "batch", "median_ms", "p10_ms", "p90_ms"}.
+--data-dir is a folder with Fashion-MNIST's train-*-idx*-ubyte files, raw or .gz (default: Debian's).
 """
 import argparse
 import gzip
 import json
+import os
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-FMNIST = "/usr/share/datasets/fashion-mnist/"
+FMNIST = "/usr/share/datasets/fashion-mnist"
 
 
-def load_images(n):
-    with gzip.open(FMNIST + "train-images-idx3-ubyte.gz") as f:
-        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)[:n]
-    with gzip.open(FMNIST + "train-labels-idx1-ubyte.gz") as f:
-        labels = np.frombuffer(f.read(), np.uint8, offset=8)[:n]
+def read_idx(data_dir, name):
+    """The bytes of IDX file `name` in data_dir, raw or .gz (as glassbox reads them)."""
+    path = os.path.join(data_dir, name)
+    if not os.path.exists(path) and os.path.exists(path + ".gz"):
+        with gzip.open(path + ".gz") as f:
+            return f.read()
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def load_images(n, data_dir=FMNIST):
+    images = np.frombuffer(read_idx(data_dir, "train-images-idx3-ubyte"), np.uint8, offset=16).reshape(-1, 1, 28, 28)[:n]
+    labels = np.frombuffer(read_idx(data_dir, "train-labels-idx1-ubyte"), np.uint8, offset=8)[:n]
     return torch.from_numpy(images.astype(np.float32) / 255.0), torch.from_numpy(labels.astype(np.int64))
 
 
@@ -70,17 +81,23 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--batch", type=int, default=250)
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--data-dir", default=FMNIST, help="Fashion-MNIST's IDX files, raw or .gz")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    images, labels = load_images(args.batch * 8)
-    net = ProtoNet()
+    device = torch.device(args.device)
+    images, labels = load_images(args.batch * 8, args.data_dir)
+    images, labels = images.to(device), labels.to(device)
+    net = ProtoNet().to(device)
     opt = torch.optim.Adam(net.parameters(), lr=0.002)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     times = []
     warmup = 3
     for step in range(warmup + args.steps):
         b = step % 8
         x, y = images[b * args.batch:(b + 1) * args.batch], labels[b * args.batch:(b + 1) * args.batch]
+        sync()
         t0 = time.perf_counter()
         logits, d, r = net(x)
         loss = (20 * F.cross_entropy(logits, y) + (r - x).pow(2).sum((1, 2, 3)).mean()
@@ -88,11 +105,13 @@ def main():
         opt.zero_grad()
         loss.backward()
         opt.step()
+        sync()
         if step >= warmup:
             times.append((time.perf_counter() - t0) * 1000)
     times.sort()
     pct = lambda q: times[int(q * (len(times) - 1) + 0.5)]
-    print(json.dumps({"model": "protonet", "framework": "pytorch " + torch.__version__, "threads": args.threads,
+    print(json.dumps({"model": "protonet", "framework": "pytorch " + torch.__version__, "device": str(device),
+                      "threads": args.threads,
                       "batch": args.batch, "median_ms": pct(0.5), "p10_ms": pct(0.1), "p90_ms": pct(0.9)}))
 
 
