@@ -148,6 +148,7 @@ TrainSummary Trainer::fit(int64_t batches, const IndexedStepFn& step, const Epoc
                                           batches);
     double loss_sum = 0;
     int64_t loss_count = 0;
+    const auto epoch_start = std::chrono::steady_clock::now();
     for (; pos.batch < batches; ++pos.batch) {
       if (interrupt_requested) {
         if (bar) bar->finish();
@@ -178,7 +179,12 @@ TrainSummary Trainer::fit(int64_t batches, const IndexedStepFn& step, const Epoc
     if (bar) bar->finish();
     ++pos.epoch;
     pos.batch = 0;
-    nlohmann::json record = {{"epoch", pos.epoch}, {"step", pos.step}, {"train_loss", loss_sum / double(std::max<int64_t>(loss_count, 1))}};
+    // The batch loop alone (batch preparation, augmentation and steps), before evaluation and checkpoints.
+    const double epoch_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+    nlohmann::json record = {{"epoch", pos.epoch},
+                             {"step", pos.step},
+                             {"train_loss", loss_sum / double(std::max<int64_t>(loss_count, 1))},
+                             {"epoch_seconds", epoch_seconds}};
     if (on_epoch_end) {
       nlohmann::json extra = on_epoch_end(pos.epoch);
       model_.train();

@@ -168,10 +168,14 @@ void eval_protonet(const EvalRequest& request) {
   ProtoNetData data = load_protonet_data(request.config);
   const data::ImageDataset& split = data.split(request.split);
   auto model = load_trained(request.config, request.run, split.num_classes);
+  const auto start = std::chrono::steady_clock::now();
   auto report = evaluate(*model, split, request.split, !request.json);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (request.json) {
     nlohmann::json j = report.to_json();
     j["split"] = request.split;
+    j["seconds"] = seconds;  // the forward passes (batches of kEvalBatch), not loading data or the checkpoint
+    j["images_per_second"] = double(report.total()) / seconds;
     std::cout << j.dump() << "\n";
   } else {
     std::cout << request.split << ": accuracy " << std::fixed << std::setprecision(2) << 100.0 * report.accuracy()
