@@ -69,9 +69,24 @@ enum class BinaryOp : uint8_t { GLASSBOX_BINARY_OPS(GLASSBOX_ENUM_ENTRY) };
 enum class ReduceOp : uint8_t { GLASSBOX_REDUCE_OPS(GLASSBOX_ENUM_ENTRY) };
 #undef GLASSBOX_ENUM_ENTRY
 
-const char* op_name(UnaryOp op);
-const char* op_name(BinaryOp op);
-const char* op_name(ReduceOp op);
+#define GLASSBOX_NAME_CASE(name) \
+  case Enum::name: return #name;
+inline const char* op_name(UnaryOp op) {
+  using Enum = UnaryOp;
+  switch (op) { GLASSBOX_UNARY_OPS(GLASSBOX_NAME_CASE) }
+  return "?";
+}
+inline const char* op_name(BinaryOp op) {
+  using Enum = BinaryOp;
+  switch (op) { GLASSBOX_BINARY_OPS(GLASSBOX_NAME_CASE) }
+  return "?";
+}
+inline const char* op_name(ReduceOp op) {
+  using Enum = ReduceOp;
+  switch (op) { GLASSBOX_REDUCE_OPS(GLASSBOX_NAME_CASE) }
+  return "?";
+}
+#undef GLASSBOX_NAME_CASE
 
 /// Scalar parameters of an elementwise op (meaning given per op above).
 struct Scalars {

@@ -1,5 +1,7 @@
 #pragma once
 // Finds the backend that owns a device's memory and runs its kernels.
+#include <string>
+
 #include "kernels/backend.h"
 
 namespace glassbox::kernels {
@@ -11,6 +13,9 @@ Backend& backend_for(Device device);
 void synchronize(Device device);
 /// Whether CUDA kernels were compiled in and a GPU is visible.
 bool cuda_available();
+/// Why CUDA devices cannot be used even though the build has CUDA (the module failed to
+/// load: which paths were tried and the loader's message); empty otherwise.
+std::string cuda_load_error();
 int cuda_device_count();
 /// Whether "cuda" devices are emulated on the CPU (GLASSBOX_EMULATE_CUDA=N, for tests of
 /// device plumbing on machines without a GPU; see kernels/emulated_cuda_backend.h).

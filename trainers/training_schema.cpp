@@ -45,6 +45,8 @@ Device training_device(const Config& config) {
   }
   if (device.is_cuda() && device.index >= kernels::cuda_device_count()) {
     const int visible = kernels::cuda_device_count();
+    const std::string load_error = kernels::cuda_load_error();
+    if (!load_error.empty()) throw UsageError(config.origin("device") + ": " + device.str() + " asked for, but " + load_error);
     throw UsageError(config.origin("device") + ": " + device.str() + " asked for, but " +
                      (visible == 0 ? std::string(kernels::cuda_built() ? "no CUDA GPU is visible"
                                                                          : "glassbox was built without CUDA (nvcc not found)")

@@ -30,23 +30,5 @@ void set_cpu_threads(int n) {
 }
 int cpu_threads() { return omp_get_max_threads(); }
 
-#define GLASSBOX_NAME_CASE(name) \
-  case Enum::name: return #name;
-const char* op_name(UnaryOp op) {
-  using Enum = UnaryOp;
-  switch (op) { GLASSBOX_UNARY_OPS(GLASSBOX_NAME_CASE) }
-  return "?";
-}
-const char* op_name(BinaryOp op) {
-  using Enum = BinaryOp;
-  switch (op) { GLASSBOX_BINARY_OPS(GLASSBOX_NAME_CASE) }
-  return "?";
-}
-const char* op_name(ReduceOp op) {
-  using Enum = ReduceOp;
-  switch (op) { GLASSBOX_REDUCE_OPS(GLASSBOX_NAME_CASE) }
-  return "?";
-}
-#undef GLASSBOX_NAME_CASE
 
 }  // namespace glassbox::kernels

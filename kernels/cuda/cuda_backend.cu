@@ -14,9 +14,9 @@
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/cuda_common.cuh"
 
-namespace glassbox::kernels {
-
-int cuda_runtime_device_count() {
+// The module's two entry points, looked up by kernels/registry.cpp (everything else in the
+// module is hidden).
+extern "C" __attribute__((visibility("default"))) int glassbox_cuda_device_count() {
   int n = 0;
   if (cudaGetDeviceCount(&n) != cudaSuccess) {
     cudaGetLastError();  // clear the sticky "no device" error
@@ -25,15 +25,18 @@ int cuda_runtime_device_count() {
   return n;
 }
 
-Backend& cuda_backend(int index) {
+extern "C" __attribute__((visibility("default"))) glassbox::kernels::Backend* glassbox_cuda_backend(int index) {
+  using glassbox::kernels::cuda::CudaBackend;
   static std::mutex mu;
-  static std::vector<std::unique_ptr<cuda::CudaBackend>>* backends = new std::vector<std::unique_ptr<cuda::CudaBackend>>();
+  static auto* backends = new std::vector<std::unique_ptr<CudaBackend>>();
   std::lock_guard<std::mutex> lock(mu);
   if (static_cast<int>(backends->size()) <= index) backends->resize(index + 1);
   auto& slot = (*backends)[index];
-  if (!slot) slot = std::make_unique<cuda::CudaBackend>(index);
-  return *slot;
+  if (!slot) slot = std::make_unique<CudaBackend>(index);
+  return slot.get();
 }
+
+namespace glassbox::kernels {
 
 namespace cuda {
 

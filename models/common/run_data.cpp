@@ -27,8 +27,9 @@ RunData load_run_data(const Config& config) {
   const int64_t subset = config.get_int("train_subset");
   if (subset < 0) throw ConfigError(config.origin("train_subset") + ": train_subset must be >= 0");
   if (subset > 0 && subset < int64_t(train_ids.size())) train_ids.resize(size_t(subset));
-  return {full.subset(train_ids, "[train]"), full.subset(split.validation, "[val]"),
-          data::load_dataset(name, data::Split::test, dir)};
+  // In place: the training images are not held twice while the validation set is split off.
+  auto [train, validation] = full.partition(train_ids, "[train]", split.validation, "[val]");
+  return {std::move(train), std::move(validation), data::load_dataset(name, data::Split::test, dir)};
 }
 
 }  // namespace glassbox::models

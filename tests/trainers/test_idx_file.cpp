@@ -166,6 +166,28 @@ TEST_F(IdxDatasetTest, GatherAndSubsetCopyTheChosenSamples) {
   EXPECT_EQ(sub.size(), 2);
 }
 
+TEST(ImageDatasetPartition, EqualsTwoSubsetsWithoutCopying) {
+  // 7 samples of 2x3 pixels whose values name their sample and pixel.
+  std::vector<float> pixels;
+  for (int i = 0; i < 7; ++i)
+    for (int p = 0; p < 6; ++p) pixels.push_back(float(10 * i + p));
+  ImageDataset full{"set", Tensor::from_vector(pixels, {7, 1, 2, 3}),
+                    Tensor::from_vector(std::vector<int64_t>{0, 1, 2, 0, 1, 2, 0}, {7}), 3, {"a", "b", "c"}};
+  const std::vector<int64_t> train = {5, 0, 3, 6}, val = {4, 1};  // sample 2 in neither (a train_subset cut)
+  ImageDataset want_train = full.subset(train, "[train]"), want_val = full.subset(val, "[val]");
+  const void* storage = full.images.view().data;
+  auto [got_train, got_val] = full.partition(train, "[train]", val, "[val]");
+  EXPECT_EQ(got_train.name, "set[train]");
+  EXPECT_EQ(got_val.name, "set[val]");
+  EXPECT_EQ(got_train.images.to_vector<float>(), want_train.images.to_vector<float>());
+  EXPECT_EQ(got_train.labels.to_vector<int64_t>(), want_train.labels.to_vector<int64_t>());
+  EXPECT_EQ(got_val.images.to_vector<float>(), want_val.images.to_vector<float>());
+  EXPECT_EQ(got_val.labels.to_vector<int64_t>(), want_val.labels.to_vector<int64_t>());
+  EXPECT_EQ(got_train.images.view().data, storage) << "the training rows were copied";
+  EXPECT_THROW(full.partition({0, 1}, "", {1}, ""), std::invalid_argument);
+  EXPECT_THROW(full.partition({0, 9}, "", {}, ""), std::out_of_range);
+}
+
 TEST_F(IdxDatasetTest, RejectsLabelCountMismatchAndOutOfRangeLabels) {
   write_set("train", std::string("\3\0\11", 3), false);
   try {

@@ -77,6 +77,58 @@ ImageDataset ImageDataset::subset(const std::vector<int64_t>& indices, const std
   return {name + suffix, b.images, b.labels, num_classes, class_names};
 }
 
+namespace {
+
+/// Reorders the rows of a contiguous CPU tensor in place so that new row k is old row
+/// order[k] (a permutation of 0..rows-1), following each cycle with one row of scratch.
+template <class T>
+void permute_rows(Tensor& t, const std::vector<int64_t>& order) {
+  const int64_t rows = t.size(0), width = rows > 0 ? t.numel() / rows : 0;
+  T* data = t.data_ptr<T>();
+  std::vector<T> held(static_cast<size_t>(width));
+  std::vector<bool> placed(static_cast<size_t>(rows), false);
+  for (int64_t start = 0; start < rows; ++start) {
+    if (placed[size_t(start)] || order[size_t(start)] == start) continue;
+    std::copy_n(data + start * width, width, held.data());
+    int64_t k = start;
+    while (order[size_t(k)] != start) {
+      std::copy_n(data + order[size_t(k)] * width, width, data + k * width);
+      placed[size_t(k)] = true;
+      k = order[size_t(k)];
+    }
+    std::copy_n(held.data(), width, data + k * width);
+    placed[size_t(k)] = true;
+  }
+}
+
+}  // namespace
+
+std::pair<ImageDataset, ImageDataset> ImageDataset::partition(const std::vector<int64_t>& first,
+                                                              const std::string& first_suffix,
+                                                              const std::vector<int64_t>& second,
+                                                              const std::string& second_suffix) {
+  const int64_t n = size();
+  std::vector<bool> used(static_cast<size_t>(n), false);
+  std::vector<int64_t> order;
+  order.reserve(static_cast<size_t>(n));
+  for (const auto* ids : {&first, &second})
+    for (int64_t i : *ids) {
+      if (i < 0 || i >= n) throw std::out_of_range(name + ": sample " + std::to_string(i) + " out of range");
+      if (used[size_t(i)]) throw std::invalid_argument(name + ": partition lists share sample " + std::to_string(i));
+      used[size_t(i)] = true;
+      order.push_back(i);
+    }
+  for (int64_t i = 0; i < n; ++i)
+    if (!used[size_t(i)]) order.push_back(i);
+  images = images.contiguous();
+  labels = labels.contiguous();
+  permute_rows<float>(images, order);
+  permute_rows<int64_t>(labels, order);
+  const int64_t a = static_cast<int64_t>(first.size()), b = static_cast<int64_t>(second.size());
+  return {ImageDataset{name + first_suffix, images.narrow(0, 0, a), labels.narrow(0, 0, a), num_classes, class_names},
+          ImageDataset{name + second_suffix, images.narrow(0, a, b), labels.narrow(0, a, b), num_classes, class_names}};
+}
+
 Tensor load_idx_images(const std::filesystem::path& images_file) {
   IdxArray images = read_idx(images_file, 3);
   Tensor out = Tensor::empty({images.dims[0], 1, images.dims[1], images.dims[2]});

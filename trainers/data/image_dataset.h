@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/tensor.h"
@@ -30,6 +31,13 @@ struct ImageDataset {
   Batch gather(const std::vector<int64_t>& indices) const;
   /// A data set of the samples at `indices`, named `name + suffix`.
   ImageDataset subset(const std::vector<int64_t>& indices, const std::string& suffix) const;
+  /// Two data sets equal to subset(first, ...) and subset(second, ...) made without a copy:
+  /// this set's rows are reordered in place (first's, then second's, then the rest) and the
+  /// two share its storage, so splitting off a validation set needs no second copy of the
+  /// training images. The index lists must not overlap. This set keeps the reordered rows.
+  std::pair<ImageDataset, ImageDataset> partition(const std::vector<int64_t>& first, const std::string& first_suffix,
+                                                  const std::vector<int64_t>& second,
+                                                  const std::string& second_suffix);
 };
 
 enum class Split { train, test };
