@@ -8,10 +8,11 @@ Prints one JSON line: {"model": "mlp", "device", "threads", "batch", "median_ms"
 """
 import argparse
 import json
-import time
 
 import torch
 import torch.nn.functional as F
+
+from _torch_timing import time_steps
 
 
 def main():
@@ -29,24 +30,16 @@ def main():
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     x = torch.randn(args.batch, 784).to(device)
     y = torch.randint(0, 10, (args.batch,)).to(device)
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    times = []
-    warmup = 3
-    for step in range(warmup + args.steps):
-        sync()
-        t0 = time.perf_counter()
+
+    def step(_):
         loss = F.cross_entropy(net(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
-        sync()
-        if step >= warmup:
-            times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    pct = lambda q: times[int(q * (len(times) - 1) + 0.5)]
+
+    timing = time_steps(step, args.steps, device)
     print(json.dumps({"model": "mlp", "framework": "pytorch " + torch.__version__, "device": str(device),
-                      "threads": args.threads, "batch": args.batch, "median_ms": pct(0.5), "p10_ms": pct(0.1),
-                      "p90_ms": pct(0.9)}))
+                      "threads": args.threads, "batch": args.batch, **timing}))
 
 
 if __name__ == "__main__":

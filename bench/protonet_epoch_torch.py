@@ -37,7 +37,6 @@ ru_maxrss of this process at the end (after training and evaluation).
 """
 import argparse
 import ctypes
-import gzip
 import json
 import math
 import os
@@ -50,7 +49,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from protonet_step_torch import ProtoNet, same_pad  # noqa: E402  (the identical network)
+from protonet_step_torch import ProtoNet, protonet_loss, read_idx, same_pad  # noqa: E402  (the identical network)
 
 FMNIST = "/usr/share/datasets/fashion-mnist"
 
@@ -71,16 +70,6 @@ def cap_openblas_threads(threads):
     return None
 
 
-def read_idx(data_dir, name):
-    """The bytes of IDX file `name` in data_dir, raw or .gz (as glassbox reads them)."""
-    path = os.path.join(data_dir, name)
-    if not os.path.exists(path) and os.path.exists(path + ".gz"):
-        with gzip.open(path + ".gz") as f:
-            return f.read()
-    with open(path, "rb") as f:
-        return f.read()
-
-
 def load_split(data_dir, prefix):
     """Images [N, 1, 28, 28] in [0, 1] (pixel / 255, as glassbox) and int64 labels of `prefix` (train or t10k)."""
     raw = read_idx(data_dir, prefix + "-images-idx3-ubyte")
@@ -88,12 +77,6 @@ def load_split(data_dir, prefix):
     images = np.frombuffer(raw, np.uint8, offset=16).reshape(n, 1, h, w)
     labels = np.frombuffer(read_idx(data_dir, prefix + "-labels-idx1-ubyte"), np.uint8, offset=8)
     return torch.from_numpy(images.astype(np.float32) / 255.0), torch.from_numpy(labels.astype(np.int64))
-
-
-def protonet_loss(logits, d, r, x, y):
-    """20 CE + R + R1 + R2, exactly as bench/protonet_step_torch.py's main() writes it."""
-    return (20 * F.cross_entropy(logits, y) + (r - x).pow(2).sum((1, 2, 3)).mean()
-            + d.min(0).values.mean() + d.min(1).values.mean())
 
 
 def protonet_logits(net, x):

@@ -14,11 +14,12 @@ import argparse
 import gzip
 import json
 import os
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from _torch_timing import time_steps
 
 FMNIST = "/usr/share/datasets/fashion-mnist"
 
@@ -37,6 +38,12 @@ def load_images(n, data_dir=FMNIST):
     images = np.frombuffer(read_idx(data_dir, "train-images-idx3-ubyte"), np.uint8, offset=16).reshape(-1, 1, 28, 28)[:n]
     labels = np.frombuffer(read_idx(data_dir, "train-labels-idx1-ubyte"), np.uint8, offset=8)[:n]
     return torch.from_numpy(images.astype(np.float32) / 255.0), torch.from_numpy(labels.astype(np.int64))
+
+
+def protonet_loss(logits, d, r, x, y):
+    """20 CE + R + R1 + R2 (Li et al. 2018 with the paper's weights), as glassbox's ProtoNet loss."""
+    return (20 * F.cross_entropy(logits, y) + (r - x).pow(2).sum((1, 2, 3)).mean()
+            + d.min(0).values.mean() + d.min(1).values.mean())
 
 
 def same_pad(size, k=3, s=2):
@@ -91,28 +98,18 @@ def main():
     images, labels = images.to(device), labels.to(device)
     net = ProtoNet().to(device)
     opt = torch.optim.Adam(net.parameters(), lr=0.002)
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    times = []
-    warmup = 3
-    for step in range(warmup + args.steps):
-        b = step % 8
+
+    def step(i):
+        b = i % 8
         x, y = images[b * args.batch:(b + 1) * args.batch], labels[b * args.batch:(b + 1) * args.batch]
-        sync()
-        t0 = time.perf_counter()
-        logits, d, r = net(x)
-        loss = (20 * F.cross_entropy(logits, y) + (r - x).pow(2).sum((1, 2, 3)).mean()
-                + d.min(0).values.mean() + d.min(1).values.mean())
+        loss = protonet_loss(*net(x), x, y)
         opt.zero_grad()
         loss.backward()
         opt.step()
-        sync()
-        if step >= warmup:
-            times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    pct = lambda q: times[int(q * (len(times) - 1) + 0.5)]
+
+    timing = time_steps(step, args.steps, device)
     print(json.dumps({"model": "protonet", "framework": "pytorch " + torch.__version__, "device": str(device),
-                      "threads": args.threads,
-                      "batch": args.batch, "median_ms": pct(0.5), "p10_ms": pct(0.1), "p90_ms": pct(0.9)}))
+                      "threads": args.threads, "batch": args.batch, **timing}))
 
 
 if __name__ == "__main__":
