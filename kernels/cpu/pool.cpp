@@ -154,11 +154,49 @@ void avg_pool_backward(const View& gv, const View& gxv, const Conv2dParams& p, i
   });
 }
 
+/// Nearest upsampling is a gather of one source element per output element; this path
+/// skips the bilinear blend (three zero-weight taps per element, in double) that made
+/// it cost as much as a convolution in ProtoNet's upsample decoder. Same values.
+template <class T>
+void upsample_nearest_forward(const View& xv, const View& ov, const std::vector<Taps>& rows,
+                              const std::vector<Taps>& cols) {
+  Accessor4<T> x(xv), out(ov);
+  const int64_t out_w = ov.shape[3];
+  std::vector<int64_t> src_col(static_cast<size_t>(out_w));
+  for (int64_t j = 0; j < out_w; ++j) src_col[size_t(j)] = cols[size_t(j)].i0 * x.s3;
+  for_each_plane(ov, [&](int64_t n, int64_t c) {
+    for (int64_t i = 0; i < ov.shape[2]; ++i) {
+      const T* src = &x(n, c, rows[size_t(i)].i0, 0);
+      T* dst = &out(n, c, i, 0);
+      for (int64_t j = 0; j < out_w; ++j) dst[j * out.s3] = src[src_col[size_t(j)]];
+    }
+  });
+}
+
+/// Backward of nearest upsampling: each output gradient adds to its one source element.
+template <class T>
+void upsample_nearest_backward(const View& gv, const View& gxv, const std::vector<Taps>& rows,
+                               const std::vector<Taps>& cols) {
+  Accessor4<T> g(gv), gx(gxv);
+  const int64_t out_w = gv.shape[3];
+  std::vector<int64_t> dst_col(static_cast<size_t>(out_w));
+  for (int64_t j = 0; j < out_w; ++j) dst_col[size_t(j)] = cols[size_t(j)].i0 * gx.s3;
+  for_each_plane(gxv, [&](int64_t n, int64_t c) {
+    zero_plane(gx, n, c, gxv.shape[2], gxv.shape[3]);
+    for (int64_t i = 0; i < gv.shape[2]; ++i) {
+      const T* src = &g(n, c, i, 0);
+      T* dst = &gx(n, c, rows[size_t(i)].i0, 0);
+      for (int64_t j = 0; j < out_w; ++j) dst[dst_col[size_t(j)]] += src[j * g.s3];
+    }
+  });
+}
+
 template <class T>
 void upsample_forward(const View& xv, const View& ov, bool bilinear, bool align_corners) {
   Accessor4<T> x(xv), out(ov);
   const auto rows = resample_taps(xv.shape[2], ov.shape[2], bilinear, align_corners);
   const auto cols = resample_taps(xv.shape[3], ov.shape[3], bilinear, align_corners);
+  if (!bilinear) return upsample_nearest_forward<T>(xv, ov, rows, cols);
   for_each_plane(ov, [&](int64_t n, int64_t c) {
     for (int64_t i = 0; i < ov.shape[2]; ++i) {
       const Taps& r = rows[size_t(i)];
@@ -176,6 +214,7 @@ void upsample_backward(const View& gv, const View& gxv, bool bilinear, bool alig
   Accessor4<T> g(gv), gx(gxv);
   const auto rows = resample_taps(gxv.shape[2], gv.shape[2], bilinear, align_corners);
   const auto cols = resample_taps(gxv.shape[3], gv.shape[3], bilinear, align_corners);
+  if (!bilinear) return upsample_nearest_backward<T>(gv, gxv, rows, cols);
   for_each_plane(gxv, [&](int64_t n, int64_t c) {
     zero_plane(gx, n, c, gxv.shape[2], gxv.shape[3]);
     for (int64_t i = 0; i < gv.shape[2]; ++i) {
