@@ -202,6 +202,39 @@ TEST(Reduce, LargeInputsUseTheParallelPathConsistently) {
   EXPECT_EQ(top.indices.select(0, 77).to_vector<int64_t>(), col.indices.to_vector<int64_t>());
 }
 
+TEST(Reduce, SumsOverOuterAndInnerDimsMatchANaiveSum) {
+  // Channel sums of NCHW (the bias gradients of convolutions) and column sums take a
+  // memory-order walk with partial sums; check them, and the strided fallback, against
+  // a sequential sum in long double, for short and long inner runs.
+  for (Shape shape : {Shape{7, 3, 5, 6}, Shape{9, 4, 2, 3}, Shape{300, 5}, Shape{4, 2, 40}}) {
+    for (bool permuted : {false, true}) {
+      Tensor x = permuted ? permuted_input(shape, 3).detach() : random_tensor(shape, 3);
+      std::vector<int> dims;
+      for (int d = 0; d < shape.size(); ++d)
+        if (d != 1) dims.push_back(d);
+      std::vector<double> xs = x.to_vector<double>();
+      const int64_t k = shape[1], b = shape.product() / shape[0] / k;
+      std::vector<double> want(static_cast<size_t>(k)), want_sq(static_cast<size_t>(k));
+      for (int64_t c = 0; c < k; ++c) {
+        long double s = 0, sq = 0;
+        for (int64_t a = 0; a < shape[0]; ++a)
+          for (int64_t i = 0; i < b; ++i) {
+            long double v = xs[size_t((a * k + c) * b + i)];
+            s += v;
+            sq += v * v;
+          }
+        want[size_t(c)] = double(s);
+        want_sq[size_t(c)] = double(sq);
+      }
+      expect_near_all(ops::sum(x, dims), want, 1e-12);
+      std::vector<double> want_norm;
+      for (double v : want_sq) want_norm.push_back(std::sqrt(v));
+      expect_near_all(ops::norm(x, dims), want_norm, 1e-12);
+      expect_near_all(ops::sum(x.to(DType::f32), dims), want, 1e-5);
+    }
+  }
+}
+
 // ---- Gradients ---------------------------------------------------------------------
 
 TEST(ReduceGrad, ProdIncludingZeros) {
