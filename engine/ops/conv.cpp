@@ -13,6 +13,7 @@
 #include "engine/autograd/node.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/op_utils.h"
+#include "engine/ops/reduce.h"
 
 namespace glassbox::ops {
 
@@ -167,19 +168,24 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   const kernels::Conv2dParams p{opt.stride_h,  opt.stride_w,   opt.padding_h,  opt.padding_h, opt.padding_w,
                                 opt.padding_w, opt.dilation_h, opt.dilation_w, groups};
 
-  Tensor out = conv_backward_data_kernel(x, weight, {x.size(0), out_ch, out_h, out_w}, p);
-  if (any_requires_grad({&x, &weight})) {
-    const bool gx = x.requires_grad(), gw = weight.requires_grad();
-    out = record(OpKind::conv_transpose2d, {&x, &weight}, out,
-                 [sx = SavedTensor(gw ? x : Tensor()), sw = SavedTensor(gx ? weight : Tensor()), x_shape = x.shape(),
-                  w_shape = weight.shape(), p, gx, gw](const Tensor& g) -> Grads {
-                   Grads grads(2);
-                   if (gx) grads[0] = conv_forward_kernel(g, sw.get(), Tensor(), x_shape, p);
-                   if (gw) grads[1] = conv_backward_weights_kernel(g, sx.get(), w_shape, false, p).first;
-                   return grads;
-                 });
-  }
-  return bias.defined() ? add(out, bias.view({1, out_ch, 1, 1})) : out;
+  const Shape out_shape{x.size(0), out_ch, out_h, out_w};
+  // The bias is added in place here rather than by a broadcast add node: one pass over
+  // the output and no second activation-sized tensor; its gradient is g's channel sum.
+  // (Its view is made before the kernel runs, so the profiler charges the kernel here.)
+  Tensor b = bias.defined() ? dense(bias).view({1, out_ch, 1, 1}).expand(out_shape) : Tensor();
+  Tensor out = conv_backward_data_kernel(x, weight, out_shape, p);
+  if (b.defined()) backend_of(out).binary(kernels::BinaryOp::add, out.view(), b.view(), out.view(), {});
+  if (!any_requires_grad({&x, &weight, &bias})) return out;
+  const bool gx = x.requires_grad(), gw = weight.requires_grad(), gb = bias.defined() && bias.requires_grad();
+  return record(OpKind::conv_transpose2d, {&x, &weight, &bias}, out,
+                [sx = SavedTensor(gw ? x : Tensor()), sw = SavedTensor(gx ? weight : Tensor()), x_shape = x.shape(),
+                 w_shape = weight.shape(), p, gx, gw, gb](const Tensor& g) -> Grads {
+                  Grads grads(3);
+                  if (gx) grads[0] = conv_forward_kernel(g, sw.get(), Tensor(), x_shape, p);
+                  if (gw) grads[1] = conv_backward_weights_kernel(g, sx.get(), w_shape, false, p).first;
+                  if (gb) grads[2] = sum(g, {0, 2, 3});
+                  return grads;
+                });
 }
 
 }  // namespace glassbox::ops
