@@ -88,6 +88,7 @@ nlohmann::json robustness_json(const CbcNet& model, const CbcEvaluation& e, cons
   j["split"] = split;
   j["variant"] = cbc_variant_name(model.options().variant);
   j["squared"] = model.options().squared;
+  if (!e.attack.is_null()) j["attack"] = e.attack;
   return j;
 }
 
@@ -118,9 +119,12 @@ ConfigSchema cbc_schema() {
       .add("rbf_normalize", ConfigType::boolean, "false", "rbf: row-softmax the weights (robust_rbf always does)")
       .add("lr", ConfigType::real, "0.005", "Adam learning rate (paper: 0.005)")
       .add("certify_radii", ConfigType::text, "0.5,1,1.58", "L2 radii at which robust accuracy is reported")
+      .add("attack", ConfigType::text, "apgd",
+           "L2 attack for the empirical robust accuracy: apgd (Croce & Hein 2020, as in AutoAttack) or pgd")
       .add("attack_steps", ConfigType::integer, "100",
-           "PGD-L2 steps per restart for the empirical robust accuracy of the test evaluation (0: no attack)")
-      .add("attack_restarts", ConfigType::integer, "5", "PGD-L2 restarts (the first from the input itself)")
+           "attack steps per restart for the empirical robust accuracy of the test evaluation (0: no attack)")
+      .add("attack_restarts", ConfigType::integer, "5",
+           "attack restarts (the first from the input itself; apgd alternates margin and DLR objectives)")
       .add("attack_samples", ConfigType::integer, "1000", "attack the first N evaluated samples only (0: all)")
       .add("train_subset", ConfigType::integer, "0", "train on the first N training samples only (0: all)")
       .add("eval_every", ConfigType::integer, "1", "epochs between validation evaluations");
@@ -150,7 +154,11 @@ CbcEvaluation evaluate_cbc(const CbcNet& model, const data::ImageDataset& datase
                            const std::string& label, bool show_progress, const metrics::L2AttackOptions* attack,
                            uint64_t attack_seed, int64_t attack_samples) {
   if (attack_samples <= 0) attack_samples = dataset.size();
-  CbcEvaluation e{ConfusionMatrix(class_names_of(dataset)), metrics::CertifiedAccuracy(radii)};
+  CbcEvaluation e{ConfusionMatrix(class_names_of(dataset)), metrics::CertifiedAccuracy(radii), nullptr};
+  if (attack)
+    e.attack = {{"method", metrics::l2_attack_method_name(attack->method)},
+                {"steps", attack->steps},
+                {"restarts", attack->restarts}};
   Generator gen(attack_seed);
   const int64_t n = dataset.size();
   const int64_t batches = (n + kEvalBatch - 1) / kEvalBatch;
@@ -195,6 +203,11 @@ CbcEvaluation evaluate_cbc(const CbcNet& model, const data::ImageDataset& datase
 
 std::optional<metrics::L2AttackOptions> cbc_attack_options(const Config& config) {
   metrics::L2AttackOptions o;
+  try {
+    o.method = metrics::parse_l2_attack_method(config.get_string("attack"));
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(config.origin("attack") + ": " + e.what());
+  }
   o.steps = config.get_int("attack_steps");
   o.restarts = config.get_int("attack_restarts");
   if (o.steps < 0 || o.restarts < 1)

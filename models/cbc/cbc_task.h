@@ -27,9 +27,10 @@ CbcOptions cbc_options(const Config& config, int64_t input_dim, int64_t num_clas
 struct CbcEvaluation {
   ConfusionMatrix confusion;
   metrics::CertifiedAccuracy certified;  // with empirical robust accuracy when attacked
+  nlohmann::json attack;                 // the attack's method, steps and restarts; null when none ran
 };
 /// Evaluates `dataset`: accuracy and certified accuracy at `radii`; with `attack`, also
-/// the empirical robust accuracy under PGD-L2 at each radius on the first
+/// the empirical robust accuracy under the L2 attack (APGD or PGD) at each radius on the first
 /// `attack_samples` samples (<= 0: all) and the faithfulness check on them (throws
 /// std::runtime_error if a certified sample is broken).
 CbcEvaluation evaluate_cbc(const CbcNet& model, const data::ImageDataset& dataset, const std::vector<double>& radii,

@@ -1,5 +1,7 @@
 #include "trainers/metrics/l2_attack.h"
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -36,7 +38,143 @@ Tensor random_in_ball(const Shape& shape, double eps, TensorOptions opt, Generat
 
 Tensor misclassified(const Tensor& scores, const Tensor& labels) { return ops::ne(ops::argmax(scores, 1), labels); }
 
+/// A per-sample value [B] shaped [B, 1, ...] to scale or select samples of `like`.
+Tensor per_sample(const Tensor& v, const Tensor& like) {
+  Shape shape;
+  shape.push_back(like.size(0));
+  for (int d = 1; d < like.dim(); ++d) shape.push_back(1);
+  return v.view(shape);
+}
+
+/// The point of the ball of radius eps around x (and of [lo, hi]) nearest to `p`, detached.
+Tensor project(const Tensor& x, const Tensor& p, double eps, const L2AttackOptions& o) {
+  return (x + project_to_ball(ops::clamp(p, o.lo, o.hi) - x, eps)).detach();
+}
+
+enum class Objective { margin, dlr };
+
+/// Per-sample attack objective [B], positive exactly when the prediction is wrong.
+Tensor objective(const Tensor& scores, const Tensor& y, const Tensor& own_class, Objective kind) {
+  Tensor wrong = ops::amax(ops::masked_fill(scores, own_class, -1e30), {1});
+  Tensor truth = ops::gather(scores, 1, y.unsqueeze(1)).squeeze(1);
+  Tensor margin = wrong - truth;
+  if (kind == Objective::margin || scores.size(1) < 3) return margin;
+  // DLR (Croce & Hein 2020, eq. 7): the margin over the spread of the top scores, so the
+  // objective does not depend on the scale of the scores.
+  Tensor top = ops::topk(scores, 3, 1).values;
+  return margin / (top.narrow(1, 0, 1).squeeze(1) - top.narrow(1, 2, 1).squeeze(1) + 1e-12);
+}
+
+/// One attack run from x + delta on samples x [n, ...] with labels y; returns bool [n],
+/// true where an iterate was misclassified.
+class AttackRun {
+ public:
+  AttackRun(const std::function<Tensor(const Tensor&)>& scores_of, const Tensor& x, const Tensor& y, Objective kind)
+      : scores_of_(scores_of), x_(x), y_(y), kind_(kind),
+        hit_(Tensor::zeros({x.size(0)}, {DType::boolean, x.device()})) {}
+
+  /// The objective [n] and its normalised gradient at `point`, recording misclassifications.
+  std::pair<Tensor, Tensor> evaluate(const Tensor& point) {
+    EnableGradGuard grad;  // callers step under NoGradGuard
+    Tensor adv = point.detach();
+    adv.set_requires_grad();
+    Tensor scores = scores_of_(adv);
+    if (!own_class_.defined()) own_class_ = ops::gt(ops::one_hot(y_, scores.size(1)), 0.5).to(scores.device());
+    Tensor f = objective(scores, y_, own_class_, kind_);
+    ops::sum(f).backward();
+    NoGradGuard no_grad;
+    hit_ = ops::logical_or(hit_, misclassified(scores, y_));
+    Tensor g = adv.grad();
+    return {f.detach(), g / ops::clamp_min(sample_norms(g), 1e-12)};
+  }
+
+  const Tensor& hit() const { return hit_; }
+
+ private:
+  const std::function<Tensor(const Tensor&)>& scores_of_;
+  Tensor x_, y_;
+  Objective kind_;
+  Tensor hit_, own_class_;
+};
+
+/// PGD-L2: fixed steps of step_fraction * eps along the normalised gradient.
+Tensor pgd_run(AttackRun& run, const Tensor& x, const Tensor& start, double eps, const L2AttackOptions& o) {
+  Tensor point = start;
+  for (int64_t s = 0; s <= o.steps; ++s) {
+    auto [f, g] = run.evaluate(point);
+    if (s == o.steps) break;
+    NoGradGuard no_grad;
+    point = project(x, point + g * (o.step_fraction * eps), eps, o);
+  }
+  return run.hit();
+}
+
+/// APGD-L2 (Croce & Hein 2020, Algorithm 1): step size 2 eps per sample, momentum 0.75,
+/// and at each checkpoint w_j (p_0 = 0, p_1 = 0.22, p_{j+1} = p_j + max(p_j - p_{j-1} -
+/// 0.03, 0.06)) a sample whose objective rose in fewer than 75% of the steps since the
+/// last checkpoint, or whose step size and best objective did not change, halves its step
+/// and continues from its best point.
+Tensor apgd_run(AttackRun& run, const Tensor& x, const Tensor& start, double eps, const L2AttackOptions& o) {
+  std::vector<int64_t> checkpoints;  // strictly increasing step counts
+  for (double p = 0.22, prev = 0.0; p <= 1.0;) {
+    const int64_t w = int64_t(std::ceil(p * double(o.steps)));
+    if (w >= 1 && (checkpoints.empty() || w > checkpoints.back())) checkpoints.push_back(w);
+    const double next = p + std::max(p - prev - 0.03, 0.06);
+    prev = p;
+    p = next;
+  }
+  NoGradGuard no_grad;
+  const int64_t n = x.size(0);
+  TensorOptions opt{x.dtype(), x.device()};
+  Tensor point = start, previous = start;
+  auto [f, g] = run.evaluate(point);
+  Tensor best = point, best_f = f, best_g = g;
+  Tensor eta = Tensor::full({n}, 2.0 * eps, opt);
+  Tensor rises = Tensor::zeros({n}, opt), eta_then = eta, best_then = best_f;
+  int64_t last_checkpoint = 0;
+  size_t next_checkpoint = 0;
+  for (int64_t k = 0; k < o.steps; ++k) {
+    Tensor z = project(x, point + g * per_sample(eta, x), eps, o);
+    Tensor next = k == 0 ? z : project(x, point + (z - point) * 0.75 + (point - previous) * 0.25, eps, o);
+    previous = point;
+    point = next;
+    auto [f_new, g_new] = run.evaluate(point);
+    rises = rises + ops::gt(f_new, f).to(x.dtype());
+    Tensor improved = ops::gt(f_new, best_f);
+    best = ops::where(per_sample(improved, x), point, best);
+    best_g = ops::where(per_sample(improved, x), g_new, best_g);
+    best_f = ops::where(improved, f_new, best_f);
+    f = f_new;
+    g = g_new;
+    if (next_checkpoint < checkpoints.size() && k + 1 == checkpoints[next_checkpoint]) {
+      const double span = double(k + 1 - last_checkpoint);
+      Tensor stalled = ops::logical_or(ops::lt(rises, 0.75 * span),
+                                       ops::logical_and(ops::eq(eta, eta_then), ops::eq(best_f, best_then)));
+      eta = ops::where(stalled, eta * 0.5, eta);
+      Tensor restart = per_sample(stalled, x);
+      point = ops::where(restart, best, point);
+      previous = ops::where(restart, best, previous);  // no momentum out of a restart
+      g = ops::where(restart, best_g, g);
+      f = ops::where(stalled, best_f, f);
+      rises = Tensor::zeros({n}, opt);
+      eta_then = eta;
+      best_then = best_f;
+      last_checkpoint = k + 1;
+      ++next_checkpoint;
+    }
+  }
+  return run.hit();
+}
+
 }  // namespace
+
+L2AttackMethod parse_l2_attack_method(const std::string& name) {
+  if (name == "apgd") return L2AttackMethod::apgd;
+  if (name == "pgd") return L2AttackMethod::pgd;
+  throw std::invalid_argument("l2 attack must be apgd or pgd, got '" + name + "'");
+}
+
+const char* l2_attack_method_name(L2AttackMethod method) { return method == L2AttackMethod::apgd ? "apgd" : "pgd"; }
 
 Tensor l2_attack_broken(const std::function<Tensor(const Tensor&)>& scores_of, const Tensor& inputs,
                         const Tensor& labels, double eps, const L2AttackOptions& o, Generator& gen) {
@@ -56,28 +194,14 @@ Tensor l2_attack_broken(const std::function<Tensor(const Tensor&)>& scores_of, c
       if (active.empty()) break;
       Tensor index = Tensor::from_vector(active, {int64_t(active.size())}).to(inputs.device());
       Tensor x = ops::index_select(inputs.detach(), 0, index), y = ops::index_select(labels, 0, index);
-      Tensor mask;  // true at each sample's own class
-      Tensor hit = Tensor::zeros({x.size(0)}, {DType::boolean, x.device()});
-      Tensor delta = r == 0 ? Tensor::zeros_like(x) : random_in_ball(x.shape(), eps, {x.dtype(), x.device()}, gen);
-      for (int64_t s = 0; s <= o.steps; ++s) {
-        Tensor adv = ops::clamp(x + delta, o.lo, o.hi).detach();
-        adv.set_requires_grad();
-        Tensor scores = scores_of(adv);
-        {
-          NoGradGuard no_grad;
-          hit = ops::logical_or(hit, misclassified(scores, y));
-        }
-        if (s == o.steps) break;
-        // The margin max_{c != y} s_c - s_y: positive exactly when the prediction is wrong.
-        if (!mask.defined()) mask = ops::gt(ops::one_hot(y, scores.size(1)), 0.5).to(scores.device());
-        Tensor wrong = ops::amax(ops::masked_fill(scores, mask, -1e30), {1});
-        Tensor truth = ops::gather(scores, 1, y.unsqueeze(1)).squeeze(1);
-        ops::sum(wrong - truth).backward();
+      Tensor start = x;
+      if (r > 0) {
         NoGradGuard no_grad;
-        Tensor g = adv.grad();
-        Tensor step = g / ops::clamp_min(sample_norms(g), 1e-12) * (o.step_fraction * eps);
-        delta = project_to_ball(ops::clamp(x + delta + step, o.lo, o.hi) - x, eps);
+        start = project(x, x + random_in_ball(x.shape(), eps, {x.dtype(), x.device()}, gen), eps, o);
       }
+      const bool apgd = o.method == L2AttackMethod::apgd;
+      AttackRun run(scores_of, x, y, apgd && r % 2 == 1 ? Objective::dlr : Objective::margin);
+      Tensor hit = apgd ? apgd_run(run, x, start, eps, o) : pgd_run(run, x, start, eps, o);
       std::vector<int64_t> h = hit.to_vector<int64_t>();
       for (size_t i = 0; i < active.size(); ++i) broken[size_t(active[i])] |= h[i];
     }
