@@ -72,33 +72,44 @@ inline void for_each_reduced(const ReducePlan& p, int64_t base, Fn&& fn) {
   }
 }
 
-/// The sum (or sum of squares) of the reduced block at `base`, in double for floating
-/// types. A contiguous innermost run is summed into 8 independent partial sums: one
-/// running sum is bound by the add's latency (~0.6 G elements/s here), which made the
-/// bias gradients of ProtoNet's transposed convolutions (a [250, 32, 14, 14] -> [32]
-/// sum) cost more than the convolution's own bias work.
+/// The sum (or sum of squares) of n contiguous elements, in double: runs of 16 or more go
+/// into 8 independent partial sums, because one running sum is bound by the add's
+/// latency (~0.6 G elements/s here), which made the bias gradients of ProtoNet's
+/// transposed convolutions cost more than their bias work.
+template <class T, bool Square>
+double run_sum(const T* run, int64_t n) {
+  auto term = [](T v) { return Square ? double(v) * double(v) : double(v); };
+  double total = 0;
+  if (n >= 16) {
+    constexpr int kLanes = 8;
+    const int64_t whole = n - n % kLanes;
+    double lanes[kLanes] = {};
+    for (int64_t i = 0; i < whole; i += kLanes)
+      for (int l = 0; l < kLanes; ++l) lanes[l] += term(run[i + l]);
+    for (int l = 0; l < kLanes; ++l) total += lanes[l];
+    for (int64_t i = whole; i < n; ++i) total += term(run[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) total += term(run[i]);
+  }
+  return total;
+}
+
+/// The sum (or sum of squares) of the reduced block at `base`; a contiguous innermost run
+/// goes through run_sum.
 template <class T, bool Square>
 auto sum_block(const ReducePlan& p, const T* xs, int64_t base) {
   using Acc = std::conditional_t<std::is_floating_point_v<T>, double, T>;
-  auto term = [](T v) { return Square ? Acc(v) * Acc(v) : Acc(v); };
   const int r = p.red_shape.size();
   Acc acc = 0;
-  if (r == 0 || p.red_strides[r - 1] != 1 || p.red_shape[r - 1] < 16 || !std::is_floating_point_v<T>) {
-    for_each_reduced(p, base, [&](int64_t i) { acc += term(xs[i]); });
-    return acc;
+  if constexpr (std::is_floating_point_v<T>) {
+    if (r > 0 && p.red_strides[r - 1] == 1) {
+      ReducePlan outer = p;  // the same walk with the inner run collapsed to its start
+      outer.red_shape[r - 1] = 1;
+      for_each_reduced(outer, base, [&](int64_t start) { acc += run_sum<T, Square>(xs + start, p.red_shape[r - 1]); });
+      return acc;
+    }
   }
-  constexpr int kLanes = 8;
-  const int64_t inner = p.red_shape[r - 1], whole = inner - inner % kLanes;
-  Acc lanes[kLanes] = {};
-  ReducePlan outer = p;  // the same walk with the inner run collapsed to its start
-  outer.red_shape[r - 1] = 1;
-  for_each_reduced(outer, base, [&](int64_t start) {
-    const T* run = xs + start;
-    for (int64_t i = 0; i < whole; i += kLanes)
-      for (int k = 0; k < kLanes; ++k) lanes[k] += term(run[i + k]);
-    for (int64_t i = whole; i < inner; ++i) acc += term(run[i]);
-  });
-  for (int k = 0; k < kLanes; ++k) acc += lanes[k];
+  for_each_reduced(p, base, [&](int64_t i) { acc += Square ? Acc(xs[i]) * Acc(xs[i]) : Acc(xs[i]); });
   return acc;
 }
 
@@ -133,9 +144,7 @@ std::optional<OuterInnerSum> outer_inner_sum(const View& x, const View& out) {
 /// >= 16 is split into 8 partial sums (as sum_block does). Threads split the outputs.
 template <class T, bool Square>
 void sum_outer_inner(const OuterInnerSum& s, const T* xs, T* os) {
-  using Acc = double;
-  auto term = [](T v) { return Square ? Acc(v) * Acc(v) : Acc(v); };
-  std::vector<Acc> acc(size_t(s.k), 0.0);
+  std::vector<double> acc(size_t(s.k), 0.0);
   const bool parallel = s.k > 1 && s.a * s.k * s.b >= cpu::kParallelGrain && !omp_in_parallel();
 #pragma omp parallel if (parallel)
   {
@@ -143,28 +152,7 @@ void sum_outer_inner(const OuterInnerSum& s, const T* xs, T* os) {
     const int64_t k0 = s.k * me / threads, k1 = s.k * (me + 1) / threads;
     for (int64_t a = 0; a < s.a; ++a) {
       const T* block = xs + a * s.k * s.b;
-      if (s.b == 1) {
-        for (int64_t k = k0; k < k1; ++k) acc[size_t(k)] += term(block[k]);
-        continue;
-      }
-      for (int64_t k = k0; k < k1; ++k) {
-        const T* run = block + k * s.b;
-        Acc total = acc[size_t(k)];
-        if (s.b >= 16) {
-          constexpr int kLanes = 8;
-          const int64_t whole = s.b - s.b % kLanes;
-          Acc lanes[kLanes] = {};
-          for (int64_t i = 0; i < whole; i += kLanes)
-            for (int l = 0; l < kLanes; ++l) lanes[l] += term(run[i + l]);
-          Acc run_sum = 0;
-          for (int l = 0; l < kLanes; ++l) run_sum += lanes[l];
-          for (int64_t i = whole; i < s.b; ++i) run_sum += term(run[i]);
-          total += run_sum;
-        } else {
-          for (int64_t i = 0; i < s.b; ++i) total += term(run[i]);
-        }
-        acc[size_t(k)] = total;
-      }
+      for (int64_t k = k0; k < k1; ++k) acc[size_t(k)] += run_sum<T, Square>(block + k * s.b, s.b);
     }
   }
   for (int64_t k = 0; k < s.k; ++k) os[k] = static_cast<T>(acc[size_t(k)]);
