@@ -1,8 +1,8 @@
 // CPU elementwise kernels: copy, fill, unary, binary and where over strided views.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <algorithm>
 
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/onednn_eltwise.h"
@@ -206,7 +206,17 @@ void CpuBackend::fill(const View& out, double value) {
   cpu::dispatch_all(out.dtype, [&](auto z) {
     using T = decltype(z);
     const T v = static_cast<T>(value);
-    map1<T, T>(out, out, [v](T) { return v; });
+    // Write-only: reading the old contents (uninitialised memory, for a fresh tensor)
+    // would load invalid bools.
+    strided_for<1>(out.shape, {&out.strides}, {static_cast<char*>(out.data)}, {int64_t(sizeof(T))},
+                   [v](const std::array<char*, 1>& p, const std::array<int64_t, 1>& s, int64_t n) {
+                     T* o = reinterpret_cast<T*>(p[0]);
+                     if (s[0] == 1) {
+                       std::fill(o, o + n, v);
+                     } else {
+                       for (int64_t i = 0; i < n; ++i) o[i * s[0]] = v;
+                     }
+                   });
   });
 }
 
