@@ -65,13 +65,12 @@ Tensor objective(const Tensor& scores, const Tensor& y, const Tensor& own_class,
   return margin / (top.narrow(1, 0, 1).squeeze(1) - top.narrow(1, 2, 1).squeeze(1) + 1e-12);
 }
 
-/// One attack run from x + delta on samples x [n, ...] with labels y; returns bool [n],
-/// true where an iterate was misclassified.
+/// The model and objective one attack run climbs on samples x [n, ...] with labels y,
+/// and which samples any evaluated iterate misclassified (bool [n]).
 class AttackRun {
  public:
   AttackRun(const std::function<Tensor(const Tensor&)>& scores_of, const Tensor& x, const Tensor& y, Objective kind)
-      : scores_of_(scores_of), x_(x), y_(y), kind_(kind),
-        hit_(Tensor::zeros({x.size(0)}, {DType::boolean, x.device()})) {}
+      : scores_of_(scores_of), y_(y), kind_(kind), hit_(Tensor::zeros({x.size(0)}, {DType::boolean, x.device()})) {}
 
   /// The objective [n] and its normalised gradient at `point`, recording misclassifications.
   std::pair<Tensor, Tensor> evaluate(const Tensor& point) {
@@ -92,7 +91,7 @@ class AttackRun {
 
  private:
   const std::function<Tensor(const Tensor&)>& scores_of_;
-  Tensor x_, y_;
+  Tensor y_;
   Objective kind_;
   Tensor hit_, own_class_;
 };
