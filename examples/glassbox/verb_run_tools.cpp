@@ -3,6 +3,7 @@
 // RUN, finds its model in the registry and re-reads its saved configuration.
 #include <functional>
 #include <iostream>
+#include <optional>
 
 #include "examples/glassbox/verb_parsing.h"
 #include "kernels/registry.h"
@@ -30,7 +31,20 @@ OpenedRun open_run(const ParsedVerb& parsed, const std::string& verb) {
               << "; no CUDA GPU is visible, so `glassbox " << verb << "` runs on the CPU\n";
     config.set("device", "cpu", "no GPU visible");
   }
+  apply_runtime_settings(config);
   return {run, model, config};
+}
+
+/// Adds the positional RUN folder to `spec` and parses `args`; nothing after printing --help.
+std::optional<ParsedVerb> parse_run_verb(VerbSpec& spec, const Args& args) {
+  spec.hidden.add_options()("run", po::value<std::string>());
+  spec.positional.add("run", 1);
+  ParsedVerb parsed = parse_verb(spec, args);
+  if (parsed.help) {
+    print_verb_help(spec);
+    return std::nullopt;
+  }
+  return parsed;
 }
 
 std::string checked_split(const ParsedVerb& parsed) {
@@ -63,16 +77,11 @@ int split_verb(const Args& args, const std::string& verb, const std::string& usa
         ("ood-dataset", po::value<std::string>(), "an out-of-distribution data set, e.g. fashion-mnist")
         ("ood-data-dir", po::value<std::string>()->default_value(""), "its folder (default: its usual location)");
   // clang-format on
-  spec.hidden.add_options()("run", po::value<std::string>());
-  spec.positional.add("run", 1);
-  ParsedVerb parsed = parse_verb(spec, args);
-  if (parsed.help) {
-    print_verb_help(spec);
-    return 0;
-  }
+  std::optional<ParsedVerb> parsed_or_help = parse_run_verb(spec, args);
+  if (!parsed_or_help) return 0;
+  ParsedVerb& parsed = *parsed_or_help;
   const std::string split = checked_split(parsed);
   OpenedRun r = open_run(parsed, verb);
-  apply_runtime_settings(r.config);
   const bool json = parsed.values["json"].as<bool>();
   if (ood_options && parsed.values.count("ood-dataset") != 0) {
     require_handler(r.model.eval_ood, r.model,
@@ -101,15 +110,10 @@ int robustness_verb(const Args& args) {
 
 int export_verb(const Args& args) {
   VerbSpec spec("export", "RUN", "Writes the exports of RUN's trained model into RUN/exports.");
-  spec.hidden.add_options()("run", po::value<std::string>());
-  spec.positional.add("run", 1);
-  ParsedVerb parsed = parse_verb(spec, args);
-  if (parsed.help) {
-    print_verb_help(spec);
-    return 0;
-  }
+  std::optional<ParsedVerb> parsed_or_help = parse_run_verb(spec, args);
+  if (!parsed_or_help) return 0;
+  ParsedVerb& parsed = *parsed_or_help;
   OpenedRun r = open_run(parsed, "export");
-  apply_runtime_settings(r.config);
   require_handler(r.model.export_run, r.model, "export")({r.config, r.run});
   std::cout << "exports written to " << r.run.exports_dir().string() << "\n";
   return 0;
@@ -124,19 +128,14 @@ int explain_verb(const Args& args) {
       ("split", po::value<std::string>()->default_value("test"), "test, val or train")
       ("json", po::bool_switch(), "print one JSON object");
   // clang-format on
-  spec.hidden.add_options()("run", po::value<std::string>());
-  spec.positional.add("run", 1);
-  ParsedVerb parsed = parse_verb(spec, args);
-  if (parsed.help) {
-    print_verb_help(spec);
-    return 0;
-  }
+  std::optional<ParsedVerb> parsed_or_help = parse_run_verb(spec, args);
+  if (!parsed_or_help) return 0;
+  ParsedVerb& parsed = *parsed_or_help;
   if (parsed.values.count("index") == 0) throw UsageError("explain needs --index I (the image to explain)");
   const int64_t index = parsed.values["index"].as<int64_t>();
   if (index < 0) throw UsageError("--index must be >= 0, got " + std::to_string(index));
   const std::string split = checked_split(parsed);
   OpenedRun r = open_run(parsed, "explain");
-  apply_runtime_settings(r.config);
   require_handler(r.model.explain, r.model,
                   "explain")({r.config, r.run, index, split, parsed.values["json"].as<bool>()});
   return 0;
@@ -152,16 +151,11 @@ int compile_verb(const Args& args) {
       ("output,o", po::value<std::string>(), "the program's file: .py (Python 3) or .cpp (C++17)")
       ("verify", po::bool_switch(), "check the program against the argmax model on the test split");
   // clang-format on
-  spec.hidden.add_options()("run", po::value<std::string>());
-  spec.positional.add("run", 1);
-  ParsedVerb parsed = parse_verb(spec, args);
-  if (parsed.help) {
-    print_verb_help(spec);
-    return 0;
-  }
+  std::optional<ParsedVerb> parsed_or_help = parse_run_verb(spec, args);
+  if (!parsed_or_help) return 0;
+  ParsedVerb& parsed = *parsed_or_help;
   if (parsed.values.count("output") == 0) throw UsageError("compile needs -o PROGRAM.py or -o PROGRAM.cpp");
   OpenedRun r = open_run(parsed, "compile");
-  apply_runtime_settings(r.config);
   require_handler(r.model.compile, r.model, "compile")(
       {r.config, r.run, parsed.values["output"].as<std::string>(), parsed.values["verify"].as<bool>()});
   return 0;
@@ -176,16 +170,11 @@ int cluster_verb(const Args& args) {
       ("output", po::value<std::string>()->default_value(""), "write every assignment to this JSON file")
       ("json", po::bool_switch(), "print one JSON object instead of a table");
   // clang-format on
-  spec.hidden.add_options()("run", po::value<std::string>());
-  spec.positional.add("run", 1);
-  ParsedVerb parsed = parse_verb(spec, args);
-  if (parsed.help) {
-    print_verb_help(spec);
-    return 0;
-  }
+  std::optional<ParsedVerb> parsed_or_help = parse_run_verb(spec, args);
+  if (!parsed_or_help) return 0;
+  ParsedVerb& parsed = *parsed_or_help;
   if (parsed.values.count("input") == 0) throw UsageError("cluster needs --input IMAGES (an IDX image file)");
   OpenedRun r = open_run(parsed, "cluster");
-  apply_runtime_settings(r.config);
   require_handler(r.model.cluster, r.model, "cluster")({r.config, r.run, parsed.values["input"].as<std::string>(),
                                                         parsed.values["output"].as<std::string>(),
                                                         parsed.values["json"].as<bool>()});
