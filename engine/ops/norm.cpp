@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/autograd/grad_mode.h"
+#include "engine/autograd/node.h"
 #include "engine/ops/conv.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/op_utils.h"
@@ -13,6 +14,8 @@
 namespace glassbox::ops {
 
 namespace {
+
+using Grads = std::vector<Tensor>;
 
 /// Checks that an optional per-feature tensor has `shape` and x's dtype/device.
 void check_param(const char* op, const char* name, const Tensor& t, const Tensor& x, const Shape& shape) {
@@ -62,20 +65,54 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   const int64_t count = x.numel() / channels;
   if (count < 2)
     throw std::invalid_argument("batch_norm: training needs more than one value per channel, got x " + x.shape().str());
-  Tensor mean_c = mean(x, dims, true);
-  Tensor centred = sub(x, mean_c);
-  // Normalisation uses the biased (population) variance, as in the paper and PyTorch.
-  Tensor var_c = mean(square(centred), dims, true);
+  // One recorded node with the closed-form backward (Ioffe & Szegedy 2015, section 3) instead of
+  // a graph of seven elementwise ops and reductions: about half the passes over x in backward.
+  Tensor mean_c, var_c, xhat, rstd;
+  Tensor out;
+  {
+    NoGradGuard no_grad;
+    mean_c = mean(x, dims, true);
+    Tensor centred = sub(x, mean_c);
+    // Normalisation uses the biased (population) variance, as in the paper and PyTorch.
+    var_c = mean(square(centred), dims, true);
+    rstd = rsqrt(add(var_c, eps));
+    xhat = mul(centred, rstd);
+    out = xhat;
+    if (weight.defined()) out = mul(out, per_channel(weight));
+    if (bias.defined()) out = add(out, per_channel(bias));
+    if (out.storage() == xhat.storage()) out = out.clone();  // xhat is saved for backward: out must not alias it
+  }
   if (running_mean.defined() || running_var.defined()) {
     // PyTorch's convention: running = (1 - momentum) * running + momentum * batch, with
     // the unbiased batch variance for running_var.
     NoGradGuard no_grad;
     Tensor rm = running_mean, rv = running_var;  // handles onto the caller's buffers
-    if (rm.defined()) rm.mul_(1.0 - momentum).add_(mean_c.detach().view({channels}), momentum);
+    if (rm.defined()) rm.mul_(1.0 - momentum).add_(mean_c.view({channels}), momentum);
     if (rv.defined())
-      rv.mul_(1.0 - momentum).add_(mul(var_c.detach().view({channels}), double(count) / double(count - 1)), momentum);
+      rv.mul_(1.0 - momentum).add_(mul(var_c.view({channels}), double(count) / double(count - 1)), momentum);
   }
-  return normalize_affine(centred, var_c, eps, per_channel(weight), per_channel(bias));
+  if (!any_requires_grad({&x, &weight, &bias})) return out;
+  const bool gx = x.requires_grad(), gw = weight.defined() && weight.requires_grad(),
+             gb = bias.defined() && bias.requires_grad();
+  // With g = dL/dy and s = rstd * weight per channel:
+  //   dbias = sum(g), dweight = sum(g * xhat), dx = s * (g - dbias / n - xhat * dweight / n).
+  return record(OpKind::batch_norm, {&x, &weight, &bias}, out,
+                [sxhat = SavedTensor(xhat), rstd, sw = SavedTensor(weight.defined() ? per_channel(weight) : Tensor()),
+                 dims, channels, count, gx, gw, gb](const Tensor& g) -> Grads {
+                  const Tensor& xh = sxhat.get();
+                  Grads grads(3);
+                  Tensor g_sum = sum(g, dims, true);
+                  Tensor gx_sum = sum(mul(g, xh), dims, true);
+                  if (gw) grads[1] = gx_sum.view({channels});
+                  if (gb) grads[2] = g_sum.view({channels});
+                  if (gx) {
+                    const double inv_n = 1.0 / double(count);
+                    Tensor scale = sw.get().defined() ? mul(rstd, sw.get()) : rstd;
+                    Tensor dx = sub(g, mul(xh, mul(gx_sum, inv_n)));
+                    grads[0] = mul(sub(dx, mul(g_sum, inv_n)), scale);
+                  }
+                  return grads;
+                });
 }
 
 Tensor layer_norm(const Tensor& x, int normalized_dims, const Tensor& weight, const Tensor& bias, double eps) {

@@ -71,6 +71,12 @@ TEST(BatchNorm, GradcheckTrainingRank4WithAffine) {
       {grad_input({3, 2, 3, 2}, 1), grad_input({2}, 2), grad_input({2}, 3)}));
 }
 
+TEST(BatchNorm, GradcheckTrainingWeightWithoutBias) {
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) { return ops::batch_norm(in[0], Tensor(), Tensor(), in[1], Tensor(), true); },
+      {grad_input({4, 3, 2}, 11), grad_input({3}, 12)}));
+}
+
 TEST(BatchNorm, GradcheckTrainingRank2And3WithoutAffine) {
   // Running statistics are passed too: the in-place update must not disturb the gradient.
   Tensor rm = Tensor::zeros({3}, {DType::f64}), rv = Tensor::ones({3}, {DType::f64});
