@@ -1,6 +1,7 @@
 // The verbs that work on a finished run folder: eval, robustness, export, explain,
 // cluster, compile. Each opens
 // RUN, finds its model in the registry and re-reads its saved configuration.
+#include <algorithm>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -13,6 +14,9 @@
 namespace glassbox::cli {
 namespace {
 
+// Flags every run verb takes, each replacing the config key of the same name.
+const std::vector<std::string> kRuntimeFlags = {"threads", "device", "data-dir"};
+
 struct OpenedRun {
   RunFolder run;
   const ModelEntry& model;
@@ -24,9 +28,19 @@ OpenedRun open_run(const ParsedVerb& parsed, const std::string& verb) {
   RunFolder run = RunFolder::open(parsed.values["run"].as<std::string>());
   const ModelEntry& model = require_model(run.model_name());
   Config config = run.load_config(model.schema);
+  // --threads, --device and --data-dir replace the saved settings for this command only
+  // (the run folder's config.cfg is not rewritten).
+  for (const std::string& flag : kRuntimeFlags) {
+    if (parsed.values.count(flag) == 0) continue;
+    std::string key = flag;
+    std::replace(key.begin(), key.end(), '-', '_');
+    if (config.schema().find(key) == nullptr)
+      throw UsageError("--" + flag + ": model '" + model.name + "' has no '" + key + "' setting");
+    config.set(key, parsed.values[flag].as<std::string>(), "command line (--" + flag + ")");
+  }
   // Checkpoints are device-independent: a run trained on a GPU opens on a machine without one.
-  if (config.schema().find("device") != nullptr && Device::parse(config.get_string("device")).is_cuda() &&
-      !kernels::cuda_available()) {
+  if (parsed.values.count("device") == 0 && config.schema().find("device") != nullptr &&
+      Device::parse(config.get_string("device")).is_cuda() && !kernels::cuda_available()) {
     std::cerr << "note: " << run.root().string() << " was trained on " << config.get_string("device")
               << "; no CUDA GPU is visible, so `glassbox " << verb << "` runs on the CPU\n";
     config.set("device", "cpu", "no GPU visible");
@@ -35,8 +49,15 @@ OpenedRun open_run(const ParsedVerb& parsed, const std::string& verb) {
   return {run, model, config};
 }
 
-/// Adds the positional RUN folder to `spec` and parses `args`; nothing after printing --help.
+/// Adds the positional RUN folder and the runtime flags to `spec` and parses `args`;
+/// nothing after printing --help.
 std::optional<ParsedVerb> parse_run_verb(VerbSpec& spec, const Args& args) {
+  // clang-format off
+  spec.options.add_options()
+      ("threads", po::value<std::string>(), "CPU threads (0: all cores; default: the run's setting)")
+      ("device", po::value<std::string>(), "cpu, cuda or cuda:N (default: the run's, or cpu without a GPU)")
+      ("data-dir", po::value<std::string>(), "folder with the data set's files (default: the run's)");
+  // clang-format on
   spec.hidden.add_options()("run", po::value<std::string>());
   spec.positional.add("run", 1);
   ParsedVerb parsed = parse_verb(spec, args);

@@ -130,6 +130,7 @@ struct Recorded {
   std::optional<int64_t> epochs;
   std::optional<double> lr;
   std::string data_dir;
+  std::optional<int64_t> threads;
   std::string eval_split;
   std::string ood_dataset, ood_data_dir;
 };
@@ -150,7 +151,12 @@ const bool registered = [] {
                           data::load_dataset("mnist", data::Split::train, recorded.data_dir);
                         }
                       },
-                  .eval = [](const EvalRequest& r) { recorded.eval_split = r.split; },
+                  .eval =
+                      [](const EvalRequest& r) {
+                        recorded.eval_split = r.split;
+                        recorded.data_dir = r.config.get_string("data_dir");
+                        recorded.threads = r.config.get_int("threads");
+                      },
                   .eval_ood =
                       [](const OodEvalRequest& r) {
                         recorded.eval_split = r.split;
@@ -187,7 +193,14 @@ TEST(CliVerbs, TrainAppliesConfigFileThenFlagsThenOverrides) {
   // eval finds the model through the run folder.
   EXPECT_EQ(eval_verb({out, "--split", "val"}), 0);
   EXPECT_EQ(recorded.eval_split, "val");
+  EXPECT_EQ(recorded.data_dir, "/somewhere");
   EXPECT_TRUE(recorded.ood_dataset.empty());
+  // --threads and --data-dir replace the run's settings for this command only.
+  EXPECT_EQ(eval_verb({out, "--data-dir", "/elsewhere", "--threads", "1"}), 0);
+  EXPECT_EQ(recorded.data_dir, "/elsewhere");
+  EXPECT_EQ(recorded.threads, 1);
+  EXPECT_EQ(RunFolder::open(out).info()["config"]["data_dir"], "/somewhere");
+  EXPECT_NE(usage_error_of(eval_verb, {out, "--threads", "-1"}).find("threads must be >= 0"), std::string::npos);
   // --ood-dataset goes to the model's out-of-distribution evaluation instead.
   EXPECT_EQ(eval_verb({out, "--ood-dataset", "fashion-mnist", "--ood-data-dir", "/ood"}), 0);
   EXPECT_EQ(recorded.eval_split, "test");
