@@ -219,6 +219,25 @@ class Backend {
                            const View& exp_avg_sq, const AdamHyper& h) = 0;
   virtual void adadelta_update(const View& param, const View& grad, const View& square_avg,
                                const View& acc_delta, const AdadeltaHyper& h) = 0;
+
+  // ---- Optional fused kernels ---------------------------------------------------------
+  // A backend without one returns false, and the op composes the kernels above instead.
+  /// Batch normalisation in training over contiguous x [N, C, S] (f32 or f64): writes the
+  /// per-channel mean and biased variance ([C], x's dtype) and y = (x - mean) / sqrt(var + eps)
+  /// * weight + bias (weight and bias [C] or null).
+  virtual bool batch_norm_forward(const View& /*x*/, const View* /*weight*/, const View* /*bias*/, double /*eps*/,
+                                  const View& /*y*/, const View& /*mean*/, const View& /*var*/) {
+    return false;
+  }
+  /// Its backward from contiguous g and x [N, C, S] and the saved mean and rstd = 1/sqrt(var + eps)
+  /// [C]: with xhat = (x - mean) * rstd and n = N * S, gb = sum(g), gw = sum(g * xhat) and
+  /// gx = rstd * weight * (g - gb / n - xhat * gw / n) (weight 1 where null); each output
+  /// may be null when not wanted.
+  virtual bool batch_norm_backward(const View& /*g*/, const View& /*x*/, const View& /*mean*/, const View& /*rstd*/,
+                                   const View* /*weight*/, const View* /*gx*/, const View* /*gw*/,
+                                   const View* /*gb*/) {
+    return false;
+  }
 };
 
 }  // namespace glassbox::kernels

@@ -1,6 +1,7 @@
-// Batch and layer normalisation, composed from differentiable elementwise ops and
-// reductions so autograd derives their gradients (Ioffe & Szegedy 2015, Alg. 1;
-// Ba, Kiros & Hinton 2016, eq. 4).
+// Batch and layer normalisation (Ioffe & Szegedy 2015, Alg. 1; Ba, Kiros & Hinton 2016,
+// eq. 4). Batch norm in training is one recorded node with the closed-form backward, on a
+// fused kernel each way where the backend has one (the CPU); eval-mode batch norm and layer
+// norm are composed from differentiable elementwise ops and reductions.
 #include <stdexcept>
 #include <string>
 
@@ -66,53 +67,84 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   if (count < 2)
     throw std::invalid_argument("batch_norm: training needs more than one value per channel, got x " + x.shape().str());
   // One recorded node with the closed-form backward (Ioffe & Szegedy 2015, section 3) instead of
-  // a graph of seven elementwise ops and reductions: about half the passes over x in backward.
-  Tensor mean_c, var_c, xhat, rstd;
-  Tensor out;
+  // a graph of seven elementwise ops and reductions; on a backend with a fused kernel (the CPU)
+  // each direction is then two or three passes over x.
+  const Shape ncs{x.size(0), channels, count / x.size(0)};
+  const Tensor xc = x.detach().contiguous().view(ncs);
+  Tensor mean_c, var_c, out;
   {
     NoGradGuard no_grad;
-    mean_c = mean(x, dims, true);
-    Tensor centred = sub(x, mean_c);
-    // Normalisation uses the biased (population) variance, as in the paper and PyTorch.
-    var_c = mean(square(centred), dims, true);
-    rstd = rsqrt(add(var_c, eps));
-    xhat = mul(centred, rstd);
-    out = xhat;
-    if (weight.defined()) out = mul(out, per_channel(weight));
-    if (bias.defined()) out = add(out, per_channel(bias));
-    if (out.storage() == xhat.storage()) out = out.clone();  // xhat is saved for backward: out must not alias it
+    out = empty_like_shape(x, ncs);
+    mean_c = empty_like_shape(x, {channels});
+    var_c = empty_like_shape(x, {channels});
+    const Tensor wc = weight.defined() ? weight.detach().contiguous() : Tensor();
+    const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
+    kernels::View wv = wc.defined() ? wc.view() : kernels::View{}, bv = bc.defined() ? bc.view() : kernels::View{};
+    if (!backend_of(x).batch_norm_forward(xc.view(), wc.defined() ? &wv : nullptr, bc.defined() ? &bv : nullptr, eps,
+                                          out.view(), mean_c.view(), var_c.view())) {
+      const Tensor mean3 = mean(xc, {0, 2}, true);
+      const Tensor centred = sub(xc, mean3);
+      // Normalisation uses the biased (population) variance, as in the paper and PyTorch.
+      const Tensor var3 = mean(square(centred), {0, 2}, true);
+      out = normalize_affine(centred, var3, eps, wc.defined() ? wc.view({1, channels, 1}) : wc,
+                             bc.defined() ? bc.view({1, channels, 1}) : bc);
+      mean_c = mean3.reshape({channels});
+      var_c = var3.reshape({channels});
+    }
+    out = out.view(x.shape());
   }
   if (running_mean.defined() || running_var.defined()) {
     // PyTorch's convention: running = (1 - momentum) * running + momentum * batch, with
     // the unbiased batch variance for running_var.
     NoGradGuard no_grad;
     Tensor rm = running_mean, rv = running_var;  // handles onto the caller's buffers
-    if (rm.defined()) rm.mul_(1.0 - momentum).add_(mean_c.view({channels}), momentum);
-    if (rv.defined())
-      rv.mul_(1.0 - momentum).add_(mul(var_c.view({channels}), double(count) / double(count - 1)), momentum);
+    if (rm.defined()) rm.mul_(1.0 - momentum).add_(mean_c, momentum);
+    if (rv.defined()) rv.mul_(1.0 - momentum).add_(mul(var_c, double(count) / double(count - 1)), momentum);
   }
   if (!any_requires_grad({&x, &weight, &bias})) return out;
   const bool gx = x.requires_grad(), gw = weight.defined() && weight.requires_grad(),
              gb = bias.defined() && bias.requires_grad();
-  // With g = dL/dy and s = rstd * weight per channel:
-  //   dbias = sum(g), dweight = sum(g * xhat), dx = s * (g - dbias / n - xhat * dweight / n).
-  return record(OpKind::batch_norm, {&x, &weight, &bias}, out,
-                [sxhat = SavedTensor(xhat), rstd, sw = SavedTensor(weight.defined() ? per_channel(weight) : Tensor()),
-                 dims, channels, count, gx, gw, gb](const Tensor& g) -> Grads {
-                  const Tensor& xh = sxhat.get();
-                  Grads grads(3);
-                  Tensor g_sum = sum(g, dims, true);
-                  Tensor gx_sum = sum(mul(g, xh), dims, true);
-                  if (gw) grads[1] = gx_sum.view({channels});
-                  if (gb) grads[2] = g_sum.view({channels});
-                  if (gx) {
-                    const double inv_n = 1.0 / double(count);
-                    Tensor scale = sw.get().defined() ? mul(rstd, sw.get()) : rstd;
-                    Tensor dx = sub(g, mul(xh, mul(gx_sum, inv_n)));
-                    grads[0] = mul(sub(dx, mul(g_sum, inv_n)), scale);
-                  }
-                  return grads;
-                });
+  Tensor rstd;
+  {
+    NoGradGuard no_grad;
+    rstd = rsqrt(add(var_c, eps));
+  }
+  return record(
+      OpKind::batch_norm, {&x, &weight, &bias}, out,
+      [sx = SavedTensor(xc), mean_c, rstd, sw = SavedTensor(weight.defined() ? weight.detach() : Tensor()), ncs,
+       x_shape = x.shape(), channels, count, gx, gw, gb](const Tensor& g) -> Grads {
+        const Tensor& x3 = sx.get();
+        const Tensor& w = sw.get();
+        const Tensor g3 = g.contiguous().view(ncs);
+        Grads grads(3);
+        Tensor gx3 = gx ? empty_like_shape(g3, ncs) : Tensor();
+        Tensor gw1 = gw ? empty_like_shape(g3, {channels}) : Tensor();
+        Tensor gb1 = gb ? empty_like_shape(g3, {channels}) : Tensor();
+        const Tensor wc = w.defined() ? w.contiguous() : Tensor();
+        kernels::View wv = wc.defined() ? wc.view() : kernels::View{};
+        kernels::View gxv = gx ? gx3.view() : kernels::View{}, gwv = gw ? gw1.view() : kernels::View{},
+                      gbv = gb ? gb1.view() : kernels::View{};
+        if (!backend_of(g3).batch_norm_backward(g3.view(), x3.view(), mean_c.view(), rstd.view(),
+                                                wc.defined() ? &wv : nullptr, gx ? &gxv : nullptr,
+                                                gw ? &gwv : nullptr, gb ? &gbv : nullptr)) {
+          // With s = rstd * weight per channel and xhat = (x - mean) * rstd:
+          //   gb = sum(g), gw = sum(g * xhat), gx = s * (g - gb / n - xhat * gw / n).
+          const Tensor m3 = mean_c.view({1, channels, 1}), r3 = rstd.view({1, channels, 1});
+          const Tensor xhat = mul(sub(x3, m3), r3);
+          const Tensor g_sum = sum(g3, {0, 2}, true), gxhat_sum = sum(mul(g3, xhat), {0, 2}, true);
+          if (gb) gb1 = g_sum.view({channels});
+          if (gw) gw1 = gxhat_sum.view({channels});
+          if (gx) {
+            const double inv_n = 1.0 / double(count);
+            const Tensor scale = wc.defined() ? mul(r3, wc.view({1, channels, 1})) : r3;
+            gx3 = mul(sub(sub(g3, mul(xhat, mul(gxhat_sum, inv_n))), mul(g_sum, inv_n)), scale);
+          }
+        }
+        if (gx) grads[0] = gx3.view(x_shape);
+        if (gw) grads[1] = gw1;
+        if (gb) grads[2] = gb1;
+        return grads;
+      });
 }
 
 Tensor layer_norm(const Tensor& x, int normalized_dims, const Tensor& weight, const Tensor& bias, double eps) {

@@ -455,6 +455,44 @@ TEST(CudaAvgPool2d, MatchesCpuForwardAndGradients) {
   }
 }
 
+// Batch norm in training is a fused kernel each way on the CPU and composed from the
+// elementwise and reduction kernels on the GPU: both must agree, running statistics included.
+TEST(CudaBatchNorm, TrainingAndEvalMatchCpuWithRunningStatistics) {
+  GLASSBOX_REQUIRE_CUDA();
+  for (DType t : kFloating) {
+    SCOPED_TRACE(dtype_name(t));
+    const Tolerance tol = default_tolerance(t);
+    for (const Shape& shape : {Shape{4, 3, 5, 6}, Shape{6, 5}, Shape{2, 4, 33, 3}}) {
+      SCOPED_TRACE(shape.str());
+      const int64_t c = shape[1];
+      for (bool affine : {true, false}) {
+        SCOPED_TRACE(affine ? "affine" : "no weight or bias");
+        const Tensor x = random_input(shape, 61, t, true, -2.0, 3.0);
+        const std::vector<Tensor> in =
+            affine ? std::vector<Tensor>{x, random_input({c}, 62, t, true, 0.5, 1.5), random_input({c}, 63, t)}
+                   : std::vector<Tensor>{x};
+        // The running statistics live on the device of the call; each side checks its own.
+        Tensor cpu_mean = Tensor::zeros({c}).to(t), cpu_var = Tensor::ones({c}).to(t);
+        Tensor gpu_mean = cpu_mean.to(gpu()), gpu_var = cpu_var.to(gpu());
+        auto train_fn = [&](const std::vector<Tensor>& v) {
+          const bool on_gpu = v[0].device().is_cuda();
+          return ops::batch_norm(v[0], on_gpu ? gpu_mean : cpu_mean, on_gpu ? gpu_var : cpu_var,
+                                 v.size() > 1 ? v[1] : Tensor(), v.size() > 2 ? v[2] : Tensor(), true, 0.1, 1e-5);
+        };
+        EXPECT_TRUE(op_parity(train_fn, in, tol));
+        EXPECT_TRUE(same_values(cpu_mean, gpu_mean, tol)) << "running mean";
+        EXPECT_TRUE(same_values(cpu_var, gpu_var, tol)) << "running variance";
+        auto eval_fn = [&](const std::vector<Tensor>& v) {
+          const bool on_gpu = v[0].device().is_cuda();
+          return ops::batch_norm(v[0], on_gpu ? gpu_mean : cpu_mean, on_gpu ? gpu_var : cpu_var,
+                                 v.size() > 1 ? v[1] : Tensor(), v.size() > 2 ? v[2] : Tensor(), false, 0.1, 1e-5);
+        };
+        EXPECT_TRUE(op_parity(eval_fn, in, tol));
+      }
+    }
+  }
+}
+
 TEST(CudaPool2d, EmptyBatch) {
   GLASSBOX_REQUIRE_CUDA();
   for (DType t : kFloating) {

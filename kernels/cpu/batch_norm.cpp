@@ -1,0 +1,145 @@
+// Fused batch normalisation (training) on the CPU: one pass for the channel means, one for the
+// variances, one to normalise; backward one pass for the two channel sums and one for the input
+// gradient, where the op's composition takes about seven passes each way.
+#include <cmath>
+
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/strided_loop.h"
+
+namespace glassbox::kernels {
+
+namespace {
+
+/// The shape of a contiguous [N, C, S] view, or false when the view is not one.
+struct ChannelLayout {
+  int64_t n = 0, c = 0, s = 0;
+  int64_t count() const { return n * s; }
+  int64_t offset(int64_t i, int64_t channel) const { return (i * c + channel) * s; }
+};
+
+bool channel_layout(const View& v, ChannelLayout& l) {
+  if (v.shape.size() != 3 || !v.is_contiguous()) return false;
+  l = {v.shape[0], v.shape[1], v.shape[2]};
+  return true;
+}
+
+bool is_channel_vector(const View* v, const ChannelLayout& l, DType dtype) {
+  return v == nullptr ||
+         (v->dtype == dtype && v->shape.size() == 1 && v->shape[0] == l.c && (l.c <= 1 || v->strides[0] == 1));
+}
+
+/// Sums f(x[k]) over one contiguous block in double, with eight independent partial sums.
+template <class T, class F>
+double block_sum(const T* p, int64_t len, F f) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t k = 0;
+  for (; k + 8 <= len; k += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += f(k + j, p[k + j]);
+  for (; k < len; ++k) acc[0] += f(k, p[k]);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+template <class T>
+void forward(const View& xv, const View* wv, const View* bv, double eps, const View& yv, const View& mv,
+             const View& vv, const ChannelLayout& l) {
+  const T* x = xv.ptr<T>();
+  T* y = yv.ptr<T>();
+  const double inv_count = 1.0 / double(l.count());
+#pragma omp parallel for if (l.c > 1 && l.n * l.c * l.s >= cpu::kParallelGrain)
+  for (int64_t c = 0; c < l.c; ++c) {
+    double sum = 0;
+    for (int64_t i = 0; i < l.n; ++i) sum += block_sum(x + l.offset(i, c), l.s, [](int64_t, T v) { return double(v); });
+    const double mean = sum * inv_count;
+    double sq = 0;
+    for (int64_t i = 0; i < l.n; ++i)
+      sq += block_sum(x + l.offset(i, c), l.s, [mean](int64_t, T v) { return (double(v) - mean) * (double(v) - mean); });
+    const double var = sq * inv_count;
+    const double rstd = 1.0 / std::sqrt(var + eps);
+    const double w = wv ? double(wv->ptr<T>()[c]) : 1.0, b = bv ? double(bv->ptr<T>()[c]) : 0.0;
+    // y = (x - mean) * rstd * w + b = x * a + shift.
+    const T a = T(rstd * w), shift = T(b - mean * rstd * w);
+    for (int64_t i = 0; i < l.n; ++i) {
+      const T* xi = x + l.offset(i, c);
+      T* yi = y + l.offset(i, c);
+      for (int64_t k = 0; k < l.s; ++k) yi[k] = xi[k] * a + shift;
+    }
+    mv.ptr<T>()[c] = T(mean);
+    vv.ptr<T>()[c] = T(var);
+  }
+}
+
+template <class T>
+void backward(const View& gv, const View& xv, const View& mv, const View& rv, const View* wv, const View* gxv,
+              const View* gwv, const View* gbv, const ChannelLayout& l) {
+  const T* g = gv.ptr<T>();
+  const T* x = xv.ptr<T>();
+  const double inv_count = 1.0 / double(l.count());
+#pragma omp parallel for if (l.c > 1 && l.n * l.c * l.s >= cpu::kParallelGrain)
+  for (int64_t c = 0; c < l.c; ++c) {
+    const double mean = double(mv.ptr<T>()[c]), rstd = double(rv.ptr<T>()[c]);
+    double g_sum = 0, gxc_sum = 0;  // sum(g) and sum(g * (x - mean))
+    for (int64_t i = 0; i < l.n; ++i) {
+      const T* gi = g + l.offset(i, c);
+      const T* xi = x + l.offset(i, c);
+      g_sum += block_sum(gi, l.s, [](int64_t, T v) { return double(v); });
+      gxc_sum += block_sum(gi, l.s, [xi, mean](int64_t k, T v) { return double(v) * (double(xi[k]) - mean); });
+    }
+    const double gxhat_sum = gxc_sum * rstd;  // sum(g * xhat)
+    if (gbv) gbv->ptr<T>()[c] = T(g_sum);
+    if (gwv) gwv->ptr<T>()[c] = T(gxhat_sum);
+    if (!gxv) continue;
+    // gx = k (g - g_sum / n - xhat gxhat_sum / n), k = rstd * w, xhat = (x - mean) rstd
+    //    = g * k + x * c1 + c0.
+    const double k = rstd * (wv ? double(wv->ptr<T>()[c]) : 1.0);
+    const double c1 = -k * rstd * gxhat_sum * inv_count;
+    const T tk = T(k), tc1 = T(c1), tc0 = T(-k * g_sum * inv_count - c1 * mean);
+    T* gx = gxv->ptr<T>();
+    for (int64_t i = 0; i < l.n; ++i) {
+      const T* gi = g + l.offset(i, c);
+      const T* xi = x + l.offset(i, c);
+      T* out = gx + l.offset(i, c);
+      for (int64_t j = 0; j < l.s; ++j) out[j] = gi[j] * tk + (xi[j] * tc1 + tc0);
+    }
+  }
+}
+
+}  // namespace
+
+bool CpuBackend::batch_norm_forward(const View& x, const View* weight, const View* bias, double eps, const View& y,
+                                    const View& mean, const View& var) {
+  ChannelLayout l, ly;
+  if (!channel_layout(x, l) || !channel_layout(y, ly) || ly.c != l.c || ly.n != l.n || ly.s != l.s) return false;
+  if (y.dtype != x.dtype || !is_channel_vector(weight, l, x.dtype) || !is_channel_vector(bias, l, x.dtype) ||
+      !is_channel_vector(&mean, l, x.dtype) || !is_channel_vector(&var, l, x.dtype))
+    return false;
+  if (x.dtype == DType::f32) {
+    forward<float>(x, weight, bias, eps, y, mean, var, l);
+  } else if (x.dtype == DType::f64) {
+    forward<double>(x, weight, bias, eps, y, mean, var, l);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool CpuBackend::batch_norm_backward(const View& g, const View& x, const View& mean, const View& rstd,
+                                     const View* weight, const View* gx, const View* gw, const View* gb) {
+  ChannelLayout l, lg;
+  if (!channel_layout(x, l) || !channel_layout(g, lg) || lg.c != l.c || lg.n != l.n || lg.s != l.s) return false;
+  ChannelLayout lx;
+  if (gx && (!channel_layout(*gx, lx) || lx.c != l.c || lx.n != l.n || lx.s != l.s || gx->dtype != x.dtype))
+    return false;
+  if (g.dtype != x.dtype || !is_channel_vector(&mean, l, x.dtype) || !is_channel_vector(&rstd, l, x.dtype) ||
+      !is_channel_vector(weight, l, x.dtype) || !is_channel_vector(gw, l, x.dtype) || !is_channel_vector(gb, l, x.dtype))
+    return false;
+  if (x.dtype == DType::f32) {
+    backward<float>(g, x, mean, rstd, weight, gx, gw, gb, l);
+  } else if (x.dtype == DType::f64) {
+    backward<double>(g, x, mean, rstd, weight, gx, gw, gb, l);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace glassbox::kernels
