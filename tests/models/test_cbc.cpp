@@ -14,6 +14,7 @@
 #include "engine/optim/adam.h"
 #include "models/cbc/cbc.h"
 #include "models/cbc/cbc_task.h"
+#include "tests/support/checkpoint_round_trip.h"
 #include "tests/support/gradcheck.h"
 #include "tests/support/temp_dir.h"
 #include "trainers/trainer.h"
@@ -422,19 +423,11 @@ TEST(CbcNet, CheckpointRoundTrips) {
   Config config(cbc_schema());
   for (CbcVariant v : {CbcVariant::cbc, CbcVariant::robust_stable_cbc, CbcVariant::robust_rbf}) {
     Generator gen(6);
+    SCOPED_TRACE(cbc_variant_name(v));
     CbcNet net(small_options(v, false, 16, 4), gen);
-    optim::Adam opt(net.parameters(), optim::AdamOptions{});
-    RunFolder run = RunFolder::create(dir / cbc_variant_name(v), false);
-    run.write_config("cbc", config);
-    train::TrainerOptions to;
-    to.model_name = "cbc";
-    train::Trainer(net, opt, run, config, to).save_checkpoint(2, 0, 17, false);
     Generator other(99);
     CbcNet restored(small_options(v, false, 16, 4), other);
-    EXPECT_FALSE(glassbox::testing::same_state(net, restored));
-    nlohmann::json sidecar = train::Trainer::load_model(restored, run);
-    EXPECT_TRUE(glassbox::testing::same_state(net, restored));
-    EXPECT_EQ(sidecar["step"], 17);
+    glassbox::testing::expect_checkpoint_round_trip(net, restored, config, "cbc", dir / cbc_variant_name(v), 2, 17);
   }
 }
 

@@ -16,6 +16,7 @@
 #include "models/common/gaussian.h"
 #include "models/prob_psenn/prob_psenn.h"
 #include "models/prob_psenn/prob_psenn_task.h"
+#include "tests/support/checkpoint_round_trip.h"
 #include "tests/support/gradcheck.h"
 #include "tests/support/module_compare.h"
 #include "tests/support/synthetic_images.h"
@@ -336,19 +337,10 @@ TEST(ProbPsenn, CheckpointRoundTrips) {
   glassbox::testing::TempDir dir;
   Generator gen(11);
   ProbPsenn net(small_options(3), gen);
-  optim::Adam opt(net.parameters(), optim::AdamOptions{});
-  Config config(prob_psenn_schema());
-  RunFolder run = RunFolder::create(dir.path(), false);
-  run.write_config("prob_psenn", config);
-  train::TrainerOptions to;
-  to.model_name = "prob_psenn";
-  train::Trainer(net, opt, run, config, to).save_checkpoint(2, 0, 7, false);
   Generator other(99);
   ProbPsenn restored(small_options(3), other);
-  EXPECT_FALSE(glassbox::testing::same_state(net, restored));
-  nlohmann::json sidecar = train::Trainer::load_model(restored, run);
-  EXPECT_TRUE(glassbox::testing::same_state(net, restored));
-  EXPECT_EQ(sidecar["model"], "prob_psenn");
+  glassbox::testing::expect_checkpoint_round_trip(net, restored, Config(prob_psenn_schema()), "prob_psenn",
+                                                  dir.path(), 2, 7);
 }
 
 TEST(ProbPsenn, ConfigSelectsVariantAndCovariance) {

@@ -12,6 +12,7 @@
 #include "engine/optim/adam.h"
 #include "models/protonet/protonet.h"
 #include "models/protonet/protonet_task.h"
+#include "tests/support/checkpoint_round_trip.h"
 #include "tests/support/synthetic_images.h"
 #include "tests/support/temp_dir.h"
 #include "trainers/trainer.h"
@@ -152,21 +153,10 @@ TEST(ProtoNet, CheckpointRoundTrips) {
   glassbox::testing::TempDir dir;
   Generator gen(6);
   ProtoNet net(small_options(3), gen);
-  optim::Adam opt(net.parameters(), optim::AdamOptions{});
-  Config config(protonet_schema());
-  RunFolder run = RunFolder::create(dir.path(), false);
-  run.write_config("protonet", config);
-  train::TrainerOptions to;
-  to.model_name = "protonet";
-  train::Trainer(net, opt, run, config, to).save_checkpoint(3, 0, 42, false);
   Generator other(99);
   ProtoNet restored(small_options(3), other);
-  EXPECT_FALSE(glassbox::testing::same_state(net, restored));
-  nlohmann::json sidecar = train::Trainer::load_model(restored, run);
-  EXPECT_TRUE(glassbox::testing::same_state(net, restored));
-  EXPECT_EQ(sidecar["epoch"], 3);
-  EXPECT_EQ(sidecar["step"], 42);
-  EXPECT_EQ(sidecar["model"], "protonet");
+  glassbox::testing::expect_checkpoint_round_trip(net, restored, Config(protonet_schema()), "protonet", dir.path(), 3,
+                                                  42);
 }
 
 TEST(ProtoNet, ExportsAndExplanationsAreValid) {
