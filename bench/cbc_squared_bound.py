@@ -8,7 +8,10 @@ distance to a component), and an upper bound on r for ANY row-stochastic W given
 components and sigmas: (sigma_min/2) ln(max_k d_k / min_k d_k).
     /usr/bin/python3 bench/cbc_squared_bound.py RUN... (MNIST in ~/.cache/glassbox/mnist)
 """
-import json, struct, sys, numpy as np
+import json, os, struct, sys
+
+import numpy as np
+
 def load(path):
     f = open(path, 'rb'); n = struct.unpack('<Q', f.read(8))[0]; h = json.loads(f.read(n)); base = 8 + n
     data = open(path, 'rb').read()
@@ -20,8 +23,11 @@ def load(path):
 def idx(path):
     d = open(path, 'rb').read(); nd = d[3]; dims = struct.unpack('>' + 'I' * nd, d[4:4 + 4 * nd])
     return np.frombuffer(d[4 + 4 * nd:], dtype=np.uint8).reshape(dims)
-import os
+if len(sys.argv) < 2:
+    sys.exit(__doc__)
 MNIST = os.path.expanduser('~/.cache/glassbox/mnist/')
+if not os.path.exists(MNIST + 't10k-images-idx3-ubyte'):
+    sys.exit(MNIST + 't10k-images-idx3-ubyte: not found (get MNIST with `./run data mnist`)')
 X = idx(MNIST + 't10k-images-idx3-ubyte').reshape(10000, -1).astype(np.float64) / 255
 y = idx(MNIST + 't10k-labels-idx1-ubyte').astype(int)
 for run in sys.argv[1:]:
