@@ -36,6 +36,20 @@ Tensor normalize_affine(const Tensor& centred, const Tensor& var, double eps, co
   return y;
 }
 
+/// A backend argument that may be absent: the view of `t`, or null when `t` is undefined
+/// (`t` must outlive it).
+class OptionalView {
+ public:
+  explicit OptionalView(const Tensor& t) : defined_(t.defined()) {
+    if (defined_) view_ = t.view();
+  }
+  const kernels::View* get() const { return defined_ ? &view_ : nullptr; }
+
+ private:
+  bool defined_;
+  kernels::View view_{};
+};
+
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
@@ -54,8 +68,6 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   Shape channel_shape = Dims::filled(x.dim(), 1);
   channel_shape[1] = channels;
   auto per_channel = [&](const Tensor& t) { return t.defined() ? t.view(channel_shape) : t; };
-  std::vector<int> dims{0};
-  for (int d = 2; d < x.dim(); ++d) dims.push_back(d);
 
   if (!training) {
     if (!running_mean.defined() || !running_var.defined())
@@ -71,17 +83,16 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   // each direction is then two or three passes over x.
   const Shape ncs{x.size(0), channels, count / x.size(0)};
   const Tensor xc = x.detach().contiguous().view(ncs);
+  const Tensor wc = weight.defined() ? weight.detach().contiguous() : Tensor();
+  const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
   Tensor mean_c, var_c, out;
   {
     NoGradGuard no_grad;
     out = empty_like_shape(x, ncs);
     mean_c = empty_like_shape(x, {channels});
     var_c = empty_like_shape(x, {channels});
-    const Tensor wc = weight.defined() ? weight.detach().contiguous() : Tensor();
-    const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
-    kernels::View wv = wc.defined() ? wc.view() : kernels::View{}, bv = bc.defined() ? bc.view() : kernels::View{};
-    if (!backend_of(x).batch_norm_forward(xc.view(), wc.defined() ? &wv : nullptr, bc.defined() ? &bv : nullptr, eps,
-                                          out.view(), mean_c.view(), var_c.view())) {
+    if (!backend_of(x).batch_norm_forward(xc.view(), OptionalView(wc).get(), OptionalView(bc).get(), eps, out.view(),
+                                          mean_c.view(), var_c.view())) {
       const Tensor mean3 = mean(xc, {0, 2}, true);
       const Tensor centred = sub(xc, mean3);
       // Normalisation uses the biased (population) variance, as in the paper and PyTorch.
@@ -111,22 +122,18 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   }
   return record(
       OpKind::batch_norm, {&x, &weight, &bias}, out,
-      [sx = SavedTensor(xc), mean_c, rstd, sw = SavedTensor(weight.defined() ? weight.detach() : Tensor()), ncs,
-       x_shape = x.shape(), channels, count, gx, gw, gb](const Tensor& g) -> Grads {
+      [sx = SavedTensor(xc), mean_c, rstd, sw = SavedTensor(wc), ncs, x_shape = x.shape(), channels, count, gx, gw,
+       gb](const Tensor& g) -> Grads {
         const Tensor& x3 = sx.get();
-        const Tensor& w = sw.get();
+        const Tensor& wc = sw.get();
         const Tensor g3 = g.contiguous().view(ncs);
         Grads grads(3);
         Tensor gx3 = gx ? empty_like_shape(g3, ncs) : Tensor();
         Tensor gw1 = gw ? empty_like_shape(g3, {channels}) : Tensor();
         Tensor gb1 = gb ? empty_like_shape(g3, {channels}) : Tensor();
-        const Tensor wc = w.defined() ? w.contiguous() : Tensor();
-        kernels::View wv = wc.defined() ? wc.view() : kernels::View{};
-        kernels::View gxv = gx ? gx3.view() : kernels::View{}, gwv = gw ? gw1.view() : kernels::View{},
-                      gbv = gb ? gb1.view() : kernels::View{};
         if (!backend_of(g3).batch_norm_backward(g3.view(), x3.view(), mean_c.view(), rstd.view(),
-                                                wc.defined() ? &wv : nullptr, gx ? &gxv : nullptr,
-                                                gw ? &gwv : nullptr, gb ? &gbv : nullptr)) {
+                                                OptionalView(wc).get(), OptionalView(gx3).get(),
+                                                OptionalView(gw1).get(), OptionalView(gb1).get())) {
           // With s = rstd * weight per channel and xhat = (x - mean) * rstd:
           //   gb = sum(g), gw = sum(g * xhat), gx = s * (g - gb / n - xhat * gw / n).
           const Tensor m3 = mean_c.view({1, channels, 1}), r3 = rstd.view({1, channels, 1});
