@@ -1,7 +1,6 @@
 // The verbs that work on a finished run folder: eval, robustness, export, explain,
 // cluster, compile. Each opens
 // RUN, finds its model in the registry and re-reads its saved configuration.
-#include <algorithm>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -14,7 +13,7 @@
 namespace glassbox::cli {
 namespace {
 
-// Flags every run verb takes, each replacing the config key of the same name.
+// Flags every run verb takes, shortcuts for the config keys of the same names (as in train).
 const std::vector<std::string> kRuntimeFlags = {"threads", "device", "data-dir"};
 
 struct OpenedRun {
@@ -30,14 +29,7 @@ OpenedRun open_run(const ParsedVerb& parsed, const std::string& verb) {
   Config config = run.load_config(model.schema);
   // --threads, --device and --data-dir replace the saved settings for this command only
   // (the run folder's config.cfg is not rewritten).
-  for (const std::string& flag : kRuntimeFlags) {
-    if (parsed.values.count(flag) == 0) continue;
-    std::string key = flag;
-    std::replace(key.begin(), key.end(), '-', '_');
-    if (config.schema().find(key) == nullptr)
-      throw UsageError("--" + flag + ": model '" + model.name + "' has no '" + key + "' setting");
-    config.set(key, parsed.values[flag].as<std::string>(), "command line (--" + flag + ")");
-  }
+  config.apply_overrides(shortcut_overrides(parsed.values, kRuntimeFlags));
   // Checkpoints are device-independent: a run trained on a GPU opens on a machine without one.
   if (parsed.values.count("device") == 0 && config.schema().find("device") != nullptr &&
       Device::parse(config.get_string("device")).is_cuda() && !kernels::cuda_available()) {
