@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
-#include <limits>
 #include <numeric>
 
 #include "engine/autograd/grad_mode.h"
@@ -17,6 +16,7 @@
 #include "models/common/kmeans.h"
 #include "trainers/data/data_loader.h"
 #include "trainers/metrics_writer.h"
+#include "trainers/restarts.h"
 #include "trainers/step_benchmark.h"
 #include "trainers/trainer.h"
 #include "trainers/training_schema.h"
@@ -204,47 +204,19 @@ TellEvaluation evaluate_tell(const Tell& model, const data::ImageDataset& data) 
 void train_tell(const TrainRequest& request) {
   const Config& config = request.config;
   data::ImageDataset data = load_tell_data(config);
-  const int64_t restarts = config.get_int("restarts");
-  if (restarts < 1) throw ConfigError(config.origin("restarts") + ": restarts must be >= 1");
-  bool interrupted = false;
-  if (restarts == 1) {
-    TellEvaluation e = train_one(config, request.run, data, request.resume, interrupted);
-    if (interrupted) return;
-    print_scores("clustering of " + data.name, e);
-  } else {
-    // The paper (Appendix B) trains 5 initialisations and reports the one with the lowest
-    // L_clu, which needs no labels. Each restart is a complete run folder of its own.
-    double best_loss = std::numeric_limits<double>::infinity();
-    int64_t best = -1;
-    nlohmann::json table = nlohmann::json::array();
-    for (int64_t r = 0; r < restarts; ++r) {
-      Config c = config;
-      c.set("seed", std::to_string(config.get_int("seed") + r), "restart " + std::to_string(r));
-      c.set("restarts", "1", "restart " + std::to_string(r));
-      const std::filesystem::path root = request.run.root() / ("restart-" + std::to_string(r));
-      const bool exists = std::filesystem::exists(root / "run.json");
-      RunFolder sub = RunFolder::create(root, exists);
-      if (!exists) sub.write_config(kModelName, c);
-      const bool resume = exists && std::filesystem::exists(train::Trainer::latest_checkpoint(sub));
-      TellEvaluation e = train_one(c, sub, data, resume, interrupted);
-      if (interrupted) return;
-      print_scores("restart " + std::to_string(r) + " (seed " + std::to_string(c.get_int("seed")) + ")", e);
-      table.push_back({{"restart", r}, {"seed", c.get_int("seed")}, {"clu_all", e.clustering_loss},
-                       {"scores", e.scores.to_json()}});
-      if (e.clustering_loss < best_loss) {
-        best_loss = e.clustering_loss;
-        best = r;
-      }
-    }
-    // The chosen restart's checkpoints become the run's own, so eval/export use it.
-    const RunFolder chosen = RunFolder::open(request.run.root() / ("restart-" + std::to_string(best)));
-    std::filesystem::create_directories(request.run.checkpoints_dir());
-    for (const char* f : {"latest.safetensors", "latest.json"})
-      std::filesystem::copy_file(chosen.checkpoints_dir() / f, request.run.checkpoints_dir() / f,
-                                 std::filesystem::copy_options::overwrite_existing);
-    MetricsWriter(request.run.metrics_file()).write({{"restarts", table}, {"chosen_restart", best}});
-    std::cout << "kept restart " << best << " (lowest L_clu " << std::setprecision(6) << best_loss << ")\n";
-  }
+  // The paper (Appendix B) trains 5 initialisations and reports the one with the lowest
+  // L_clu on all images, a criterion that needs no labels.
+  const train::RestartCriterion criterion{"clu_all", /*lower_is_better=*/true};
+  const train::RestartsResult result = train::train_with_restarts(
+      kModelName, config, request.run, request.resume, criterion,
+      [&](const Config& c, const RunFolder& run, bool resume) {
+        bool interrupted = false;
+        TellEvaluation e = train_one(c, run, data, resume, interrupted);
+        if (interrupted) return train::RestartOutcome{true, 0.0, {}};
+        print_scores("clustering of " + data.name + " (seed " + std::to_string(c.get_int("seed")) + ")", e);
+        return train::RestartOutcome{false, e.clustering_loss, {{"scores", e.scores.to_json()}}};
+      });
+  if (result.interrupted) return;
   auto model = load_trained(config, request.run);
   write_tell_exports(*model, data, request.run.exports_dir().string());
   std::cout << "centres: " << (request.run.exports_dir() / "centres.png").string() << "\n"

@@ -11,6 +11,7 @@
 #include "kernels/registry.h"
 #include "tests/support/temp_dir.h"
 #include "trainers/data/image_dataset.h"
+#include "trainers/metrics_writer.h"
 #include "trainers/model_registry.h"
 #include "trainers/training_schema.h"
 
@@ -98,6 +99,34 @@ TEST(CliBinary, EveryModelRunsOnTheCudaDevice) {
     EXPECT_EQ(r.exit_code, 0) << model << ": " << r.output;
     EXPECT_NE(r.output.find("runs on the CPU"), std::string::npos) << model << ": " << r.output;
   }
+}
+
+// The paper's Table 1 selection (best of 5 seeds by validation accuracy) as --restarts:
+// the run becomes the chosen restart, so eval and compile on it see that model and its
+// data split (the seed draws the split).
+TEST(CliBinary, TransformerProgramRestartsKeepTheBestValidationRun) {
+  const std::string configs = std::string(GLASSBOX_SOURCE_DIR) + "/examples/configs/";
+  testing::TempDir dir;
+  const std::string out = (dir.path() / "tp").string();
+  CommandResult r = run_glassbox("train transformer_program --config " + configs +
+                                 "tp_demo.cfg --epochs 1 --threads 1 --restarts 2 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json selection = read_metrics(std::filesystem::path(out) / "metrics.jsonl").back();
+  ASSERT_EQ(selection["restarts"].size(), 2u) << selection;
+  const int64_t chosen = selection["chosen_restart"];
+  auto val_accuracy = [](const std::string& run) {
+    CommandResult e = run_glassbox("eval " + run + " --split val --json");
+    EXPECT_EQ(e.exit_code, 0) << e.output;
+    return nlohmann::json::parse(e.output.substr(e.output.find('{')))["accuracy"].get<double>();
+  };
+  const double kept = val_accuracy(out);
+  EXPECT_DOUBLE_EQ(kept, val_accuracy(out + "/restart-" + std::to_string(chosen)));
+  EXPECT_DOUBLE_EQ(kept, selection["restarts"][size_t(chosen)]["val_accuracy"].get<double>());
+  EXPECT_GE(kept, selection["restarts"][size_t(1 - chosen)]["val_accuracy"].get<double>());
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(out) / "exports" / "program.py"));
+  r = run_glassbox("compile " + out + " -o " + out + "/p.py --verify");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("(100.00%)"), std::string::npos) << r.output;
 }
 
 TEST(CliBinary, UnknownModelFlagAndRunAreUsageErrors) {
