@@ -73,7 +73,13 @@ TEST(Matmul, MatchesReferenceOverLayoutsAndBroadcasts) {
                                            {{3, 1, 2, 4}, {5, 4, 3}},
                                            {{1, 6, 7}, {4, 7, 2}},
                                            {{40, 15}, {15, 250}},
-                                           {{2, 33, 70}, {2, 70, 65}}}) {
+                                           {{2, 33, 70}, {2, 70, 65}},
+                                           // one operand broadcast over batch dims of the other
+                                           // (folded into the GEMM's rows or columns)
+                                           {{3, 4}, {2, 5, 4, 6}},
+                                           {{2, 1, 3, 4}, {2, 5, 4, 6}},
+                                           {{2, 3, 5, 4}, {3, 4, 6}},
+                                           {{2, 3, 5, 4}, {2, 1, 4, 6}}}) {
       Tensor a = random_tensor(c.a, 1).to(dt), b = random_tensor(c.b, 2).to(dt);
       const double tol = dt == DType::f32 ? 1e-4 : 1e-12;
       Tensor expected = reference_matmul(a, b);
@@ -187,6 +193,11 @@ TEST(Matmul, Gradcheck) {
   EXPECT_TRUE(gradcheck(mm, {grad_input({2, 3, 4}, 1), grad_input({4, 2}, 2)}));
   EXPECT_TRUE(gradcheck(mm, {grad_input({3, 1, 2, 4}, 1), grad_input({2, 4, 3}, 2)}));
   EXPECT_TRUE(gradcheck(mm, {grad_input({3, 4}, 1), grad_input({2, 4, 2}, 2)}));
+  // One operand broadcast over batch dims of the other: folded into the GEMM.
+  EXPECT_TRUE(gradcheck(mm, {grad_input({3, 4}, 1), grad_input({2, 3, 4, 2}, 2)}));
+  EXPECT_TRUE(gradcheck(mm, {grad_input({2, 1, 3, 4}, 1), grad_input({2, 3, 4, 2}, 2)}));
+  EXPECT_TRUE(gradcheck(mm, {grad_input({2, 3, 2, 4}, 1), grad_input({3, 4, 2}, 2)}));
+  EXPECT_TRUE(gradcheck(mm, {grad_input({2, 3, 2, 4}, 1), grad_input({2, 1, 4, 2}, 2)}));
   EXPECT_TRUE(gradcheck(mm, {grad_input({4}, 1), grad_input({4}, 2)}));
   EXPECT_TRUE(gradcheck(mm, {grad_input({4}, 1), grad_input({2, 4, 3}, 2)}));
   EXPECT_TRUE(gradcheck(mm, {grad_input({2, 3, 4}, 1), grad_input({4}, 2)}));
