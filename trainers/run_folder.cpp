@@ -1,9 +1,11 @@
 #include "trainers/run_folder.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <vector>
 
 #include "engine/io/atomic_file.h"
 
@@ -63,6 +65,38 @@ std::string RunFolder::model_name() const {
     throw std::runtime_error(info_file().string() + ": no \"model\" string");
   }
   return i["model"].get<std::string>();
+}
+
+std::string RunFolder::epoch_checkpoint_stem(int64_t epoch) {
+  char name[32];
+  std::snprintf(name, sizeof name, "epoch-%04lld", static_cast<long long>(epoch));
+  return name;
+}
+
+void RunFolder::select_checkpoint(const std::string& which) {
+  std::string stem = which;
+  if (!which.empty() && which.find_first_not_of("0123456789") == std::string::npos) {
+    try {
+      stem = epoch_checkpoint_stem(std::stoll(which));
+    } catch (const std::out_of_range&) {
+      throw UsageError("--checkpoint " + which + ": not an epoch number");
+    }
+  }
+  if (stem.empty() || stem.find('/') != std::string::npos || stem.find("..") != std::string::npos)
+    throw UsageError("--checkpoint '" + which + "': expected latest, an epoch number or epoch-NNNN");
+  const std::filesystem::path path = checkpoints_dir() / (stem + ".safetensors");
+  if (!std::filesystem::exists(path)) {
+    std::vector<std::string> kept;
+    if (std::filesystem::is_directory(checkpoints_dir()))
+      for (const auto& entry : std::filesystem::directory_iterator(checkpoints_dir()))
+        if (entry.path().extension() == ".safetensors") kept.push_back(entry.path().stem().string());
+    std::sort(kept.begin(), kept.end());
+    std::string list;
+    for (const std::string& k : kept) list += (list.empty() ? "" : ", ") + k;
+    throw UsageError(path.string() + ": no such checkpoint; " +
+                     (kept.empty() ? std::string("the run has none") : "the run has: " + list));
+  }
+  checkpoint_stem_ = stem;
 }
 
 Config RunFolder::load_config(const ConfigSchema& schema) const { return Config::from_file(config_file(), schema); }

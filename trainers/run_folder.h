@@ -29,6 +29,14 @@ class RunFolder {
   std::filesystem::path checkpoints_dir() const { return root_ / "checkpoints"; }
   std::filesystem::path exports_dir() const { return root_ / "exports"; }
 
+  /// The checkpoint the run verbs load: "latest" (the default), an epoch kept under
+  /// checkpoints/ ("50" or "epoch-0050"). An error lists the ones there when it is missing.
+  void select_checkpoint(const std::string& which);
+  /// checkpoints/<selected>.safetensors (checkpoints/latest.safetensors unless selected).
+  std::filesystem::path model_checkpoint() const { return checkpoints_dir() / (checkpoint_stem_ + ".safetensors"); }
+  /// The file stem of the copy kept at the end of `epoch`: epoch-NNNN.
+  static std::string epoch_checkpoint_stem(int64_t epoch);
+
   /// Records the model and its resolved configuration (config.cfg and run.json).
   void write_config(const std::string& model, const Config& config) const;
   /// run.json's contents.
@@ -41,6 +49,7 @@ class RunFolder {
  private:
   explicit RunFolder(std::filesystem::path root) : root_(std::move(root)) {}
   std::filesystem::path root_;
+  std::string checkpoint_stem_ = "latest";
 };
 
 }  // namespace glassbox

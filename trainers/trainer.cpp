@@ -67,17 +67,13 @@ void Trainer::save_checkpoint(int64_t epoch, int64_t batch, int64_t step, bool k
     io::save_safetensors(tensors, (run_.checkpoints_dir() / (stem + ".safetensors")).string(), meta);
     io::write_json_atomic((run_.checkpoints_dir() / (stem + ".json")).string(), sidecar);
   };
-  if (keep_copy && batch == 0) {
-    char name[32];
-    std::snprintf(name, sizeof name, "epoch-%04lld", static_cast<long long>(epoch));
-    write(name);
-  }
+  if (keep_copy && batch == 0) write(RunFolder::epoch_checkpoint_stem(epoch));
   // The sidecar is written after the tensors: a latest.json always describes a complete file.
   write("latest");
 }
 
 nlohmann::json Trainer::load_model(nn::Module& model, const RunFolder& run) {
-  auto path = latest_checkpoint(run);
+  auto path = run.model_checkpoint();
   if (!std::filesystem::exists(path))
     throw std::runtime_error(run.root().string() + ": no checkpoint found (expected " + path.string() + ")");
   io::TensorMap all = io::load_safetensors(path.string());

@@ -68,7 +68,8 @@ class Trainer {
 
   /// Path of the latest checkpoint of a run folder.
   static std::filesystem::path latest_checkpoint(const RunFolder& run);
-  /// Loads a checkpoint's model part into `model` (for eval/export); returns its sidecar.
+  /// Loads the model part of the run's selected checkpoint (RunFolder::select_checkpoint;
+  /// the latest by default) into `model`, for eval/export; returns its sidecar.
   static nlohmann::json load_model(nn::Module& model, const RunFolder& run);
 
  private:

@@ -25,6 +25,7 @@ struct OpenedRun {
 OpenedRun open_run(const ParsedVerb& parsed, const std::string& verb) {
   if (parsed.values.count("run") == 0) throw UsageError("which run? usage: glassbox " + verb + " RUN_FOLDER");
   RunFolder run = RunFolder::open(parsed.values["run"].as<std::string>());
+  if (parsed.values.count("checkpoint")) run.select_checkpoint(parsed.values["checkpoint"].as<std::string>());
   const ModelEntry& model = require_model(run.model_name());
   Config config = run.load_config(model.schema);
   // --threads, --device and --data-dir replace the saved settings for this command only
@@ -48,7 +49,9 @@ std::optional<ParsedVerb> parse_run_verb(VerbSpec& spec, const Args& args) {
   spec.options.add_options()
       ("threads", po::value<std::string>(), "CPU threads (0: all cores; default: the run's setting)")
       ("device", po::value<std::string>(), "cpu, cuda or cuda:N (default: the run's, or cpu without a GPU)")
-      ("data-dir", po::value<std::string>(), "folder with the data set's files (default: the run's)");
+      ("data-dir", po::value<std::string>(), "folder with the data set's files (default: the run's)")
+      ("checkpoint", po::value<std::string>(),
+       "the checkpoint to load: latest (default), or an epoch kept in RUN/checkpoints (50 or epoch-0050)");
   // clang-format on
   spec.hidden.add_options()("run", po::value<std::string>());
   spec.positional.add("run", 1);

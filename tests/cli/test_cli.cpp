@@ -129,6 +129,36 @@ TEST(CliBinary, TransformerProgramRestartsKeepTheBestValidationRun) {
   EXPECT_NE(r.output.find("(100.00%)"), std::string::npos) << r.output;
 }
 
+// The run verbs load the latest checkpoint, or with --checkpoint an epoch's kept copy.
+TEST(CliBinary, RunVerbsLoadAnEarlierCheckpointOnRequest) {
+  const std::string configs = std::string(GLASSBOX_SOURCE_DIR) + "/examples/configs/";
+  testing::TempDir dir;
+  const std::string out = (dir.path() / "tp").string();
+  CommandResult r = run_glassbox("train transformer_program --config " + configs +
+                                 "tp_demo.cfg --epochs 2 --eval_every 1 --checkpoint_every 1 --threads 1 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto accuracy = [&](const std::string& flags) {
+    CommandResult e = run_glassbox("eval " + out + " --split val --json " + flags);
+    EXPECT_EQ(e.exit_code, 0) << e.output;
+    return nlohmann::json::parse(e.output.substr(e.output.find('{')))["accuracy"].get<double>();
+  };
+  const std::vector<nlohmann::json> metrics = read_metrics(std::filesystem::path(out) / "metrics.jsonl");
+  double val_after_first_epoch = -1;
+  for (const nlohmann::json& m : metrics)
+    if (m.value("epoch", 0.0) == 1.0 && m.contains("val_accuracy")) val_after_first_epoch = m["val_accuracy"];
+  ASSERT_GE(val_after_first_epoch, 0.0) << "no validation accuracy logged after epoch 1";
+  EXPECT_DOUBLE_EQ(accuracy("--checkpoint 1"), val_after_first_epoch);
+  EXPECT_DOUBLE_EQ(accuracy("--checkpoint epoch-0002"), accuracy(""));
+  EXPECT_DOUBLE_EQ(accuracy("--checkpoint latest"), accuracy(""));
+  r = run_glassbox("eval " + out + " --checkpoint 7");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("epoch-0007.safetensors: no such checkpoint; the run has: epoch-0001, epoch-0002, latest"),
+            std::string::npos)
+      << r.output;
+  r = run_glassbox("eval " + out + " --checkpoint ../x");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+}
+
 TEST(CliBinary, UnknownModelFlagAndRunAreUsageErrors) {
   CommandResult r = run_glassbox("train no_such_model --epochs 1");
   EXPECT_EQ(r.exit_code, 2);
