@@ -91,8 +91,11 @@ Tensor TransformerProgram::choose(const Tensor& logits) const {
 }
 
 Tensor TransformerProgram::read(const Tensor& vars, const Tensor& read_logits) const {
-  // vars [B, T, m, w], choice [H, m] -> [B, T, H, w]: a convex (finally one-hot) mix of variables.
-  return ops::matmul(choose(param(read_logits)), vars);
+  // vars [m, B, T, w] (variable-major), choice [H, m] -> [H, B, T, w]: a convex (finally
+  // one-hot) mix of variables, one GEMM over every position, [H, m] @ [m, B*T*w].
+  Shape out_shape = vars.shape();
+  out_shape[0] = read_logits.size(0);
+  return ops::matmul(choose(param(read_logits)), vars.reshape({vars.size(0), -1})).view(out_shape);
 }
 
 Tensor TransformerProgram::position_bias(int64_t n) {
@@ -132,11 +135,14 @@ ProgramForward TransformerProgram::forward(const Tensor& tokens) const {
       ops::add(ops::mul(ops::one_hot(Tensor::arange(o.vocab_size, {.dtype = DType::i64, .device = tokens.device()}), o.k, dt), 20.0), -10.0);
   Tensor tok = ops::embedding(choose(table_logits), tokens);
   Tensor pos = ops::one_hot(Tensor::arange(T, {.dtype = DType::i64, .device = tokens.device()}), o.k, dt).unsqueeze(0).expand({B, T, o.k});
-  Tensor cat = ops::stack({tok, pos}, 2);                                               // [B, T, 2, k]
-  Tensor num = ops::logical_not(is_pad).to(dt).unsqueeze(-1);                          // [B, T, 1]
+  // The residual stream is held variable-major: categorical variables [m, B, T, k] and
+  // numerical ones [n, B, T]. Reading a mix of variables is then one GEMM with no copies
+  // (forward and backward), heads work on [H, B, T, k], and new variables append along dim 0.
+  Tensor cat = ops::stack({tok, pos}, 0);                                               // [2, B, T, k]
+  Tensor num = ops::logical_not(is_pad).to(dt).unsqueeze(0);                           // [1, B, T]
 
-  // Attention masks [B, 1, T, T]: padded keys, and later keys when causal.
-  Tensor masked = is_pad.unsqueeze(1).unsqueeze(1).expand({B, 1, T, T});
+  // Attention masks [1, B, T, T]: padded keys, and later keys when causal.
+  Tensor masked = is_pad.unsqueeze(1).unsqueeze(0).expand({1, B, T, T});
   if (o.causal) {
     Tensor later = ops::triu(Tensor::ones({T, T}, {.dtype = dt, .device = tokens.device()}), 1);
     masked = ops::logical_or(masked, ops::gt(later, 0.5));
@@ -144,45 +150,45 @@ ProgramForward TransformerProgram::forward(const Tensor& tokens) const {
   const Tensor bias = position_bias(T).to(dt).to(tokens.device());
 
   auto choose_fn = [this](const Tensor& logits) { return choose(logits); };
+  // An MLP's two inputs [2, B, T, w] side by side per position: [B, T, 2 w].
+  auto per_position = [](const Tensor& inputs) { return inputs.permute({1, 2, 0, 3}).flatten(2); };
 
   for (int64_t l = 0; l < o.layers; ++l) {
     const LayerParams& lp = layers_[size_t(l)];
-    std::vector<Tensor> new_cat;
-    Tensor new_num;
+    Tensor new_cat, new_num;
     if (o.cat_heads > 0) {
-      Tensor values = read(cat, lp.cat_v).permute({0, 2, 1, 3});                  // [B, H, T, k]
-      Tensor att = categorical_attention(read(cat, lp.cat_q).permute({0, 2, 1, 3}),
-                                         read(cat, lp.cat_k).permute({0, 2, 1, 3}), choose(param(lp.cat_pred)),
-                                         masked, bias, o.k, choose_fn);
-      new_cat.push_back(ops::matmul(att, values).permute({0, 2, 1, 3}));           // [B, T, H, k]
+      Tensor att = categorical_attention(read(cat, lp.cat_q), read(cat, lp.cat_k), choose(param(lp.cat_pred)), masked,
+                                         bias, o.k, choose_fn);                    // [H, B, T, T]
+      new_cat = ops::matmul(att, read(cat, lp.cat_v));                            // [H, B, T, k]
     }
     if (o.num_heads > 0) {
       // Numerical attention: the same predicate, no softmax: a sum (a count with v = ones).
-      Tensor v = ops::matmul(num, choose(param(lp.num_v)).transpose(0, 1));    // [B, T, H]
-      Tensor out = numerical_attention(read(cat, lp.num_q).permute({0, 2, 1, 3}),
-                                       read(cat, lp.num_k).permute({0, 2, 1, 3}), choose(param(lp.num_pred)), masked,
-                                       v.permute({0, 2, 1}).unsqueeze(-1));        // [B, H, T, 1]
-      new_num = out.squeeze(-1).permute({0, 2, 1});                                // [B, T, H]
+      Tensor v = read(num.unsqueeze(-1), lp.num_v);                                // [H, B, T, 1]
+      new_num = numerical_attention(read(cat, lp.num_q), read(cat, lp.num_k), choose(param(lp.num_pred)), masked, v)
+                    .squeeze(-1);                                                  // [H, B, T]
     }
-    if (!new_cat.empty()) cat = ops::concat({cat, new_cat[0]}, 2);
-    if (new_num.defined()) num = ops::concat({num, new_num}, 2);
+    if (new_cat.defined()) cat = ops::concat({cat, new_cat}, 0);
+    if (new_num.defined()) num = ops::concat({num, new_num}, 0);
     // MLPs read the stream after this layer's heads, all in parallel.
     std::vector<Tensor> mlp_out;
-    for (const auto& m : lp.cat_mlps) mlp_out.push_back(mlp(m, read(cat, m.read).flatten(2)));
-    for (const auto& m : lp.num_mlps) mlp_out.push_back(mlp(m, read(num.unsqueeze(-1), m.read).flatten(2)));
-    if (!mlp_out.empty()) cat = ops::concat({cat, ops::stack(mlp_out, 2)}, 2);
+    for (const auto& m : lp.cat_mlps) mlp_out.push_back(mlp(m, per_position(read(cat, m.read))));
+    for (const auto& m : lp.num_mlps) mlp_out.push_back(mlp(m, per_position(read(num.unsqueeze(-1), m.read))));
+    if (!mlp_out.empty()) cat = ops::concat({cat, ops::stack(mlp_out, 0)}, 0);
   }
   ProgramForward out;
-  out.cat_vars = cat;
-  out.num_vars = num;
-  out.logits = classify(ops::concat({cat.flatten(2), num}, 2));
+  out.cat_vars = cat.permute({1, 2, 0, 3});
+  out.num_vars = num.permute({1, 2, 0});
+  out.logits = classify(ops::concat({out.cat_vars.flatten(2), out.num_vars}, 2));
   return out;
 }
 
 Tensor predicate_scores(const Tensor& q, const Tensor& key, const Tensor& predicate, const Tensor& masked) {
   // S[b,h,i,p] = q_i^T P k_p: with one-hot values, 1 exactly where P maps the query's
   // value to the key's value.
-  Tensor s = ops::matmul(ops::matmul(q, predicate), key.transpose(-1, -2));
+  // q P for every position of a head at once: [H, B*T, k] @ [H, k, k].
+  const Shape shape = q.shape();
+  Tensor qp = ops::matmul(q.reshape({shape[0], -1, shape[shape.size() - 1]}), predicate).view(shape);
+  Tensor s = ops::matmul(qp, key.transpose(-1, -2));
   return ops::masked_fill(s, masked, 0.0);
 }
 

@@ -122,18 +122,18 @@ class TransformerProgram : public nn::Module {
   bool double_precision_ = false;
 };
 
-/// S [B, H, T, T] = q_i^T P k_p for relaxed one-hot queries and keys q, key [B, H, T, k]
+/// S [H, B, T, T] = q_i^T P k_p for relaxed one-hot queries and keys q, key [H, B, T, k]
 /// and a chosen predicate P [H, k, k] (rows: query value -> key value); 0 where masked
-/// (bool, broadcast to S: padded keys, later keys when causal).
+/// (bool [1, B, T, T], broadcast to S: padded keys, later keys when causal).
 Tensor predicate_scores(const Tensor& q, const Tensor& key, const Tensor& predicate, const Tensor& masked);
 
-/// Categorical attention weights [B, H, T, T] (paper section 3.2): the predicate's
+/// Categorical attention weights [H, B, T, T] (paper section 3.2): the predicate's
 /// scores, BOS when nothing matches, log + the fixed position bias [T, T], masked, and
 /// then `choose_keys` over the keys (Gumbel-softmax at tau * sqrt(k), or the argmax).
 Tensor categorical_attention(const Tensor& q, const Tensor& key, const Tensor& predicate, const Tensor& masked,
                              const Tensor& bias, int64_t k, const std::function<Tensor(const Tensor&)>& choose_keys);
 
-/// Numerical attention [B, H, T, 1]: the sum of values [B, H, T, 1] over matching keys.
+/// Numerical attention [H, B, T, 1]: the sum of values [H, B, T, 1] over matching keys.
 Tensor numerical_attention(const Tensor& q, const Tensor& key, const Tensor& predicate, const Tensor& masked,
                            const Tensor& values);
 

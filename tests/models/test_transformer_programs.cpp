@@ -121,8 +121,9 @@ TEST(TransformerPrograms, ArgmaxAttentionTieBreaks) {
 }
 
 TEST(TransformerPrograms, RelaxedAttentionGradients) {
-  // Relaxed (softmax) queries, keys, values and predicate; one padded key; fixed Gumbel noise.
-  const int64_t H = 2, T = 4, k = 3;
+  // Relaxed (softmax) queries, keys, values and predicate ([H, B, T, k], the model's
+  // variable-major layout); one padded key; fixed Gumbel noise.
+  const int64_t H = 2, B = 2, T = 4, k = 3;
   std::vector<uint8_t> m(size_t(T * T), 0);
   for (int64_t i = 0; i < T; ++i) m[size_t(i * T + 3)] = 1;
   Tensor mask = Tensor::from_vector(m, {1, 1, T, T}).to(DType::boolean);
@@ -137,12 +138,12 @@ TEST(TransformerPrograms, RelaxedAttentionGradients) {
         Tensor att = categorical_attention(soft(in[0]), soft(in[1]), soft(in[2]), mask, bias, k, gumbel_keys);
         return ops::matmul(att, soft(in[3]));
       },
-      {grad_input({1, H, T, k}, 1), grad_input({1, H, T, k}, 2), grad_input({H, k, k}, 3), grad_input({1, H, T, k}, 4)}));
+      {grad_input({H, B, T, k}, 1), grad_input({H, B, T, k}, 2), grad_input({H, k, k}, 3), grad_input({H, B, T, k}, 4)}));
   EXPECT_TRUE(gradcheck(
       [&](const std::vector<Tensor>& in) {
         return numerical_attention(soft(in[0]), soft(in[1]), soft(in[2]), mask, in[3]);
       },
-      {grad_input({1, H, T, k}, 5), grad_input({1, H, T, k}, 6), grad_input({H, k, k}, 7), grad_input({1, H, T, 1}, 8)}));
+      {grad_input({H, B, T, k}, 5), grad_input({H, B, T, k}, 6), grad_input({H, k, k}, 7), grad_input({H, B, T, 1}, 8)}));
 }
 
 TEST(TransformerPrograms, TemperatureFallsAtEveryStep) {
