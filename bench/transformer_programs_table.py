@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Markdown table of trained Transformer Program runs (Friedman et al. 2023, Table 1).
 
-For each run folder: the task, L/H/M, the argmax model's val and test accuracy, the
+For each run folder (a `--restarts N` run gives its chosen restart, with the spread of all
+N test accuracies): the task, L/H/M, the argmax model's val and test accuracy, the
 paper's target, training time, the compiled program's length, and (with --verify) the
 result of `glassbox compile RUN -o RUN/program.py --verify`.
 
@@ -37,11 +38,21 @@ def main():
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for run in args.runs:
         config = read_config(run / "config.cfg")
-        final = {}
+        final, selection = {}, {}
         for line in (run / "metrics.jsonl").read_text().splitlines():
             record = json.loads(line)
             if record.get("final"):
                 final = record
+            if "restarts" in record:
+                selection = record
+        seed = config.get("seed")
+        if selection:
+            # A `--restarts N` run: the chosen restart's scores (the paper: best validation of 5 seeds),
+            # and the spread over all of them.
+            rows = selection["restarts"]
+            final = rows[selection["chosen_restart"]]
+            tests = [100 * r["test_accuracy"] for r in rows]
+            seed = f"{final['seed']} (best val. of {len(rows)}; test {min(tests):.2f}-{max(tests):.2f})"
         if not final:
             print(f"| {config.get('task')} | {config.get('seed')} | (not finished) | | | | | | |")
             continue
@@ -55,7 +66,7 @@ def main():
                                  capture_output=True, text=True)
             verify = out.stdout.strip().splitlines()[-1].split("(")[-1].rstrip(")") if out.returncode == 0 else "FAILED"
         task = config["task"]
-        print(f"| {task} | {config['seed']} | {layers} / {heads} / {mlps} | {100 * final['val_accuracy']:.2f} | "
+        print(f"| {task} | {seed} | {layers} / {heads} / {mlps} | {100 * final['val_accuracy']:.2f} | "
               f"{100 * final['test_accuracy']:.2f} | {TARGETS.get(task, '')} | {final['seconds']:.0f} | "
               f"{program['lines.py']} | {verify} |")
 
