@@ -25,8 +25,9 @@ void copy_file_atomic(const fs::path& from, const fs::path& to) {
   });
 }
 
-bool better(const RestartCriterion& criterion, double a, double b) {
-  return criterion.lower_is_better ? a < b : a > b;
+bool better(const RestartCriterion& criterion, const RestartOutcome& a, const RestartOutcome& b) {
+  if (a.score != b.score) return criterion.lower_is_better ? a.score < b.score : a.score > b.score;
+  return a.tie_break < b.tie_break;
 }
 
 }  // namespace
@@ -39,7 +40,7 @@ RestartsResult train_with_restarts(const std::string& model_name, const Config& 
 
   const int64_t base_seed = config.get_int("seed");
   int64_t chosen = -1;
-  double best = 0.0;
+  RestartOutcome best;
   Config chosen_config = config;
   nlohmann::json table = nlohmann::json::array();
   for (int64_t r = 0; r < restarts; ++r) {
@@ -60,10 +61,11 @@ RestartsResult train_with_restarts(const std::string& model_name, const Config& 
     row["restart"] = r;
     row["seed"] = base_seed + r;
     row[criterion.name] = outcome.score;
+    if (!criterion.tie_break_name.empty()) row[criterion.tie_break_name] = outcome.tie_break;
     table.push_back(row);
-    if (chosen < 0 || better(criterion, outcome.score, best)) {
+    if (chosen < 0 || better(criterion, outcome, best)) {
       chosen = r;
-      best = outcome.score;
+      best = outcome;
       chosen_config = c;
     }
   }
@@ -79,7 +81,7 @@ RestartsResult train_with_restarts(const std::string& model_name, const Config& 
   run.write_config(model_name, chosen_config);
   MetricsWriter(run.metrics_file()).write({{"restarts", table}, {"chosen_restart", chosen}, {"criterion", criterion.name}});
   std::cout << "kept restart " << chosen << " (seed " << base_seed + chosen << ", " << criterion.name << " "
-            << std::setprecision(6) << best << ")\n";
+            << std::setprecision(6) << best.score << ")\n";
   return {false, chosen};
 }
 

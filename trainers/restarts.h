@@ -21,11 +21,13 @@ struct RestartOutcome {
   bool interrupted = false;  // Ctrl-C: a checkpoint was written; stop and let --resume continue
   double score = 0.0;        // the selection criterion
   nlohmann::json summary = nlohmann::json::object();  // more fields for the restarts table
+  double tie_break = 0.0;    // among equal scores the lowest wins (e.g. a validation loss)
 };
 
 struct RestartCriterion {
   std::string name;           // the score's key in metrics.jsonl's restarts table
   bool lower_is_better = false;
+  std::string tie_break_name;  // the tie-break's key in the table ("" when there is none)
 };
 
 /// Trains one run: `config` (its seed set), in `run`, resuming when `resume`.

@@ -206,15 +206,15 @@ void train_tell(const TrainRequest& request) {
   data::ImageDataset data = load_tell_data(config);
   // The paper (Appendix B) trains 5 initialisations and reports the one with the lowest
   // L_clu on all images, a criterion that needs no labels.
-  const train::RestartCriterion criterion{"clu_all", /*lower_is_better=*/true};
+  const train::RestartCriterion criterion{"clu_all", /*lower_is_better=*/true, ""};
   const train::RestartsResult result = train::train_with_restarts(
       kModelName, config, request.run, request.resume, criterion,
       [&](const Config& c, const RunFolder& run, bool resume) {
         bool interrupted = false;
         TellEvaluation e = train_one(c, run, data, resume, interrupted);
-        if (interrupted) return train::RestartOutcome{true, 0.0, {}};
+        if (interrupted) return train::RestartOutcome{true, 0.0, {}, 0.0};
         print_scores("clustering of " + data.name + " (seed " + std::to_string(c.get_int("seed")) + ")", e);
-        return train::RestartOutcome{false, e.clustering_loss, {{"scores", e.scores.to_json()}}};
+        return train::RestartOutcome{false, e.clustering_loss, {{"scores", e.scores.to_json()}}, 0.0};
       });
   if (result.interrupted) return;
   auto model = load_trained(config, request.run);

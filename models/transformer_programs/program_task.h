@@ -23,8 +23,9 @@ struct SequenceAccuracy {
   double token = 0;     // over scored positions (target != <pad>)
   double sequence = 0;  // every scored position of the example right
   int64_t tokens = 0, sequences = 0;
+  double loss = 0;  // the training loss (masked cross-entropy) of the argmax model's logits
 };
-/// Accuracy of the argmax model on a data set.
+/// Accuracy (and loss) of the argmax model on a data set.
 SequenceAccuracy argmax_accuracy(TransformerProgram& model, const data::SequenceDataset& data);
 
 struct VerifyReport {

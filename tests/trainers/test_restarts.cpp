@@ -35,6 +35,7 @@ struct FakeTraining {
   explicit FakeTraining(std::map<int64_t, double> scores, int64_t interrupt = -1)
       : score_of_seed(std::move(scores)), interrupt_seed(interrupt) {}
   std::map<int64_t, double> score_of_seed;
+  std::map<int64_t, double> tie_break_of_seed;  // 0 when absent
   int64_t interrupt_seed = -1;  // this seed is interrupted on its first call
   std::vector<std::pair<int64_t, bool>> calls;  // (seed, resume)
 
@@ -46,15 +47,17 @@ struct FakeTraining {
       std::ofstream(run.checkpoints_dir() / f) << "seed " << seed;
     if (seed == interrupt_seed) {
       interrupt_seed = -1;
-      return {true, 0.0, {}};
+      return {true, 0.0, {}, 0.0};
     }
-    return {false, score_of_seed.at(seed), {{"note", "seed " + std::to_string(seed)}}};
+    const auto tie = tie_break_of_seed.find(seed);
+    return {false, score_of_seed.at(seed), {{"note", "seed " + std::to_string(seed)}},
+            tie == tie_break_of_seed.end() ? 0.0 : tie->second};
   }
 };
 
 train::RestartsResult run_restarts(const Config& config, const RunFolder& run, bool resume, bool lower_is_better,
                                    FakeTraining& fake) {
-  return train::train_with_restarts("fake", config, run, resume, {"score", lower_is_better},
+  return train::train_with_restarts("fake", config, run, resume, {"score", lower_is_better, "tie"},
                                     [&](const Config& c, const RunFolder& r, bool res) { return fake(c, r, res); });
 }
 
@@ -94,6 +97,18 @@ TEST(Restarts, KeepsTheHighestScoreWhenHigherIsBetter) {
   FakeTraining fake({{0, 0.5}, {1, 0.2}, {2, 0.9}});
   EXPECT_EQ(run_restarts(restart_config(0, 3), run, false, /*lower_is_better=*/false, fake).chosen, 2);
   EXPECT_EQ(read_text(train::Trainer::latest_checkpoint(run)), "seed 2");
+}
+
+TEST(Restarts, EqualScoresGoToTheLowestTieBreak) {
+  // As Transformer Programs' easy tasks: several seeds at 100% validation accuracy, told
+  // apart by their validation loss.
+  glassbox::testing::TempDir dir;
+  const RunFolder run = RunFolder::create(dir / "run", false);
+  FakeTraining fake({{0, 1.0}, {1, 0.9}, {2, 1.0}});
+  fake.tie_break_of_seed = {{0, 0.5}, {1, 0.1}, {2, 0.2}};
+  EXPECT_EQ(run_restarts(restart_config(0, 3), run, false, /*lower_is_better=*/false, fake).chosen, 2);
+  const nlohmann::json selection = read_metrics(run.metrics_file()).back();
+  EXPECT_DOUBLE_EQ(selection["restarts"][0]["tie"].get<double>(), 0.5);
 }
 
 TEST(Restarts, AnInterruptedSelectionResumesTheUnfinishedRestart) {
