@@ -13,6 +13,7 @@
 #include "engine/io/json_file.h"
 #include "engine/ops/ops.h"
 #include "engine/optim/adam.h"
+#include "engine/storage.h"
 #include "models/transformer_programs/program_emit.h"
 #include "trainers/data/batch_sampler.h"
 #include "trainers/metrics_writer.h"
@@ -27,7 +28,7 @@ namespace glassbox::models {
 namespace {
 
 constexpr const char* kModelName = "transformer_program";
-constexpr int64_t kEvalBatch = 2048;
+constexpr int64_t kEvalBatch = 512;
 
 std::unique_ptr<TransformerProgram> build_model(const Config& config, const data::SequenceDataset& data) {
   Generator gen(uint64_t(config.get_int("seed")));
@@ -287,6 +288,7 @@ train::RestartOutcome train_program_run(const Config& config, const RunFolder& r
   if (summary.interrupted) return {true, 0.0, {}, 0.0};
 
   // The paper reports the discrete (argmax) model.
+  release_cached_memory();  // the training step's cached blocks; the f64 argmax model needs others
   nlohmann::json final_record = {{"final", true}, {"seconds", summary.seconds}};
   std::cout << "argmax model after " << summary.epochs_done << " epochs (" << std::fixed << std::setprecision(1)
             << summary.seconds << " s of training):\n";

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs the paper's own code (princeton-nlp/TransformerPrograms, a checkout given as CODE) on TASK with
+# the arguments of its scripts (rasp.sh, dyck.sh, induction.sh) and the layers, heads and MLPs of
+# examples/configs/tp_TASK.cfg, on this CPU: the accuracy and speed peer of
+# `glassbox train transformer_program --config examples/configs/tp_TASK.cfg`.
+#   bench/tp_official.sh CODE TASK [SEED] [EPOCHS] [OUT]
+# (TASK: reverse, hist, double_hist, sort, most_freq, dyck1, dyck2 or induction; EPOCHS defaults to the
+# config's.) Needs Debian's python3-torch, python3-pandas, python3-tqdm and python3-sklearn. Modules the
+# code imports but never calls here (einops' two rearranges aside) are replaced by small stand-ins
+# written to a temporary folder; the code itself runs unchanged. One thread unless OMP_NUM_THREADS says.
+set -euo pipefail
+usage="usage: bench/tp_official.sh CODE TASK [SEED] [EPOCHS] [OUT]"
+CODE="$(cd "${1:?$usage}" && pwd)"
+TASK="${2:?$usage}"
+CONFIG="$(cd "$(dirname "$0")/.." && pwd)/examples/configs/tp_$TASK.cfg"
+[ -f "$CONFIG" ] || { echo "$CONFIG: no such config (TASK is one of the tp_*.cfg names)" >&2; exit 2; }
+[ -f "$CODE/src/run.py" ] || { echo "$CODE: no src/run.py (expected a TransformerPrograms checkout)" >&2; exit 2; }
+# KEY's value in the config (the schema default when the file leaves it out).
+key() { local v; v="$(sed -n "s/^$1 *= *\([^ #]*\).*/\1/p" "$CONFIG" | tail -1)"; echo "${v:-$2}"; }
+SEED="${3:-$(key seed 0)}"
+EPOCHS="${4:-$(key epochs 250)}"
+OUT="${5:-$PWD/tp-official-$TASK-s$SEED}"
+stubs="$(mktemp -d)"
+trap 'rm -rf "$stubs"' EXIT
+mkdir -p "$stubs/gensim" "$stubs/nltk" "$stubs/datasets" "$stubs/seqeval"
+cat > "$stubs/einops.py" <<'PY'
+def rearrange(t, pattern):  # the two patterns src/models/programs.py uses
+    if pattern == "a b c d -> a d (b c)":
+        a, b, c, d = t.shape
+        return t.permute(0, 3, 1, 2).reshape(a, d, b * c)
+    if pattern == "b i q h -> b q (i h)":
+        b, i, q, h = t.shape
+        return t.permute(0, 2, 1, 3).reshape(b, q, i * h)
+    raise NotImplementedError(pattern)
+PY
+touch "$stubs/gensim/__init__.py" "$stubs/gensim/downloader.py" "$stubs/nltk/__init__.py" "$stubs/datasets/__init__.py" \
+  "$stubs/seqeval/__init__.py"
+echo "def word_tokenize(s): return s.split()" > "$stubs/nltk/tokenize.py"
+printf 'def _unused(*a, **k): raise NotImplementedError\nprecision_score = recall_score = f1_score = _unused\n' > "$stubs/seqeval/metrics.py"
+echo "IOB2 = None" > "$stubs/seqeval/scheme.py"
+printf 'class FileMode:\n    def __init__(self, **k): pass\ndef format_str(s, mode=None): return s\n' > "$stubs/black.py"
+cd "$CODE"
+common=(--dataset "$TASK" --dataset_size 20000 --n_epochs "$EPOCHS" --batch_size 512 --lr 5e-2 --gumbel_samples 1
+  --sample_fn gumbel_soft --tau_init 3.0 --tau_end 0.01 --tau_schedule geomspace --n_vars_cat 1 --n_vars_num 1
+  --n_layers "$(key layers 3)" --n_heads_cat "$(key cat_heads 4)" --n_heads_num "$(key num_heads 4)"
+  --n_cat_mlps "$(key cat_mlps 2)" --n_num_mlps "$(key num_mlps 2)" --attention_type cat --rel_pos_bias fixed
+  --one_hot_embed --count_only --selector_width 0 --seed "$SEED" --unique 1 --device cpu --output_dir "$OUT")
+case "$TASK" in
+  induction) # scripts/induction.sh
+    task_args=(--vocab_size 10 --min_length 9 --max_length 9 --unembed_mask 0 --autoregressive) ;;
+  dyck1|dyck2) # scripts/dyck.sh (run.py sets the vocabulary and the causal mask itself)
+    n="$(key max_length 16)"
+    task_args=(--min_length "$n" --max_length "$n" --d_var "$n" --dropout 0.0 --mlp_vars_in 2 --d_mlp 64) ;;
+  *) # scripts/rasp.sh
+    n="$(key max_length 8)"
+    task_args=(--vocab_size "$(key vocab_size 8)" --min_length 1 --max_length "$n" --d_var "$n" --dropout 0.0
+      --mlp_vars_in 2 --d_mlp 64) ;;
+esac
+OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" PYTHONPATH="$CODE:$stubs" /usr/bin/python3 src/run.py "${common[@]}" "${task_args[@]}"
