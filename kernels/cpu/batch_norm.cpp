@@ -34,8 +34,8 @@ double block_sum(const T* p, int64_t len, F f) {
   double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t k = 0;
   for (; k + 8 <= len; k += 8)
-    for (int j = 0; j < 8; ++j) acc[j] += f(k + j, p[k + j]);
-  for (; k < len; ++k) acc[0] += f(k, p[k]);
+    for (int j = 0; j < 8; ++j) acc[j] += f(p[k + j]);
+  for (; k < len; ++k) acc[0] += f(p[k]);
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
@@ -69,11 +69,11 @@ void forward(const View& xv, const View* wv, const View* bv, double eps, const V
 #pragma omp parallel for if (l.c > 1 && l.n * l.c * l.s >= cpu::kParallelGrain)
   for (int64_t c = 0; c < l.c; ++c) {
     double sum = 0;
-    for (int64_t i = 0; i < l.n; ++i) sum += block_sum(x + l.offset(i, c), l.s, [](int64_t, T v) { return double(v); });
+    for (int64_t i = 0; i < l.n; ++i) sum += block_sum(x + l.offset(i, c), l.s, [](T v) { return double(v); });
     const double mean = sum * inv_count;
     double sq = 0;
     for (int64_t i = 0; i < l.n; ++i)
-      sq += block_sum(x + l.offset(i, c), l.s, [mean](int64_t, T v) { return (double(v) - mean) * (double(v) - mean); });
+      sq += block_sum(x + l.offset(i, c), l.s, [mean](T v) { return (double(v) - mean) * (double(v) - mean); });
     const double var = sq * inv_count;
     const double rstd = 1.0 / std::sqrt(var + eps);
     const double w = wv ? double(wv->ptr<T>()[c]) : 1.0, b = bv ? double(bv->ptr<T>()[c]) : 0.0;
