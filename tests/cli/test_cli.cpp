@@ -101,6 +101,13 @@ TEST(CliBinary, EveryModelRunsOnTheCudaDevice) {
   }
 }
 
+// `glassbox eval RUN --split val --json FLAGS`'s accuracy.
+double val_accuracy(const std::string& run, const std::string& flags = "") {
+  CommandResult e = run_glassbox("eval " + run + " --split val --json " + flags);
+  EXPECT_EQ(e.exit_code, 0) << e.output;
+  return nlohmann::json::parse(e.output.substr(e.output.find('{')))["accuracy"].get<double>();
+}
+
 // The paper's Table 1 selection (best of 5 seeds by validation accuracy) as --restarts:
 // the run becomes the chosen restart, so eval and compile on it see that model and its
 // data split (the seed draws the split).
@@ -114,11 +121,6 @@ TEST(CliBinary, TransformerProgramRestartsKeepTheBestValidationRun) {
   const nlohmann::json selection = read_metrics(std::filesystem::path(out) / "metrics.jsonl").back();
   ASSERT_EQ(selection["restarts"].size(), 2u) << selection;
   const int64_t chosen = selection["chosen_restart"];
-  auto val_accuracy = [](const std::string& run) {
-    CommandResult e = run_glassbox("eval " + run + " --split val --json");
-    EXPECT_EQ(e.exit_code, 0) << e.output;
-    return nlohmann::json::parse(e.output.substr(e.output.find('{')))["accuracy"].get<double>();
-  };
   const double kept = val_accuracy(out);
   EXPECT_DOUBLE_EQ(kept, val_accuracy(out + "/restart-" + std::to_string(chosen)));
   EXPECT_DOUBLE_EQ(kept, selection["restarts"][size_t(chosen)]["val_accuracy"].get<double>());
@@ -137,11 +139,7 @@ TEST(CliBinary, RunVerbsLoadAnEarlierCheckpointOnRequest) {
   CommandResult r = run_glassbox("train transformer_program --config " + configs +
                                  "tp_demo.cfg --epochs 2 --eval_every 1 --checkpoint_every 1 --threads 1 --out " + out);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  auto accuracy = [&](const std::string& flags) {
-    CommandResult e = run_glassbox("eval " + out + " --split val --json " + flags);
-    EXPECT_EQ(e.exit_code, 0) << e.output;
-    return nlohmann::json::parse(e.output.substr(e.output.find('{')))["accuracy"].get<double>();
-  };
+  auto accuracy = [&](const std::string& flags) { return val_accuracy(out, flags); };
   const std::vector<nlohmann::json> metrics = read_metrics(std::filesystem::path(out) / "metrics.jsonl");
   double val_after_first_epoch = -1;
   for (const nlohmann::json& m : metrics)
