@@ -32,7 +32,11 @@ T softplus(T x) {  // log(1 + e^x) without overflow
 // libm's logf and, unlike oneDNN's eltwise log, exact near 1.
 extern "C" __m256 _ZGVdN8v_logf(__m256 x);
 
-float gumbel_from_uniform(float u) { return -std::log(-std::log(std::max(u, std::numeric_limits<float>::min()))); }
+/// Gumbel(0, 1) noise from one uniform draw, kept off log(0).
+template <class T>
+T gumbel_from_uniform(T u) {
+  return -std::log(-std::log(std::max(u, std::numeric_limits<T>::min())));
+}
 
 /// Gumbel(0, 1) noise -log(-log(max(u, tiny))) over a contiguous run, eight at a time: the two
 /// scalar logf calls per draw were about a tenth of a Transformer Programs training step
@@ -133,8 +137,7 @@ void unary_typed(UnaryOp op, const View& x, const View& out, Scalars sc) {
       case UnaryOp::cos: return run([](T v) { return std::cos(v); });
       case UnaryOp::log1p: return run([](T v) { return std::log1p(v); });
       case UnaryOp::expm1: return run([](T v) { return std::expm1(v); });
-      case UnaryOp::gumbel_from_uniform:
-        return run([](T v) { return -std::log(-std::log(std::max(v, std::numeric_limits<T>::min()))); });
+      case UnaryOp::gumbel_from_uniform: return run([](T v) { return gumbel_from_uniform(v); });
       case UnaryOp::rdiv_scalar: return run([a](T v) { return a / v; });
       case UnaryOp::pow_scalar:
         if (sc.a == 2) return run([](T v) { return v * v; });
