@@ -108,15 +108,19 @@ double val_accuracy(const std::string& run, const std::string& flags = "") {
   return nlohmann::json::parse(e.output.substr(e.output.find('{')))["accuracy"].get<double>();
 }
 
+// `glassbox train transformer_program` on tp_demo.cfg, 1 thread, with `flags`, into `out`.
+CommandResult train_tp_demo(const std::string& out, const std::string& flags) {
+  const std::string config = std::string(GLASSBOX_SOURCE_DIR) + "/examples/configs/tp_demo.cfg";
+  return run_glassbox("train transformer_program --config " + config + " --threads 1 " + flags + " --out " + out);
+}
+
 // The paper's Table 1 selection (best of 5 seeds by validation accuracy) as --restarts:
 // the run becomes the chosen restart, so eval and compile on it see that model and its
 // data split (the seed draws the split).
 TEST(CliBinary, TransformerProgramRestartsKeepTheBestValidationRun) {
-  const std::string configs = std::string(GLASSBOX_SOURCE_DIR) + "/examples/configs/";
   testing::TempDir dir;
   const std::string out = (dir.path() / "tp").string();
-  CommandResult r = run_glassbox("train transformer_program --config " + configs +
-                                 "tp_demo.cfg --epochs 1 --threads 1 --restarts 2 --out " + out);
+  CommandResult r = train_tp_demo(out, "--epochs 1 --restarts 2");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const nlohmann::json selection = read_metrics(std::filesystem::path(out) / "metrics.jsonl").back();
   ASSERT_EQ(selection["restarts"].size(), 2u) << selection;
@@ -133,11 +137,9 @@ TEST(CliBinary, TransformerProgramRestartsKeepTheBestValidationRun) {
 
 // The run verbs load the latest checkpoint, or with --checkpoint an epoch's kept copy.
 TEST(CliBinary, RunVerbsLoadAnEarlierCheckpointOnRequest) {
-  const std::string configs = std::string(GLASSBOX_SOURCE_DIR) + "/examples/configs/";
   testing::TempDir dir;
   const std::string out = (dir.path() / "tp").string();
-  CommandResult r = run_glassbox("train transformer_program --config " + configs +
-                                 "tp_demo.cfg --epochs 2 --eval_every 1 --checkpoint_every 1 --threads 1 --out " + out);
+  CommandResult r = train_tp_demo(out, "--epochs 2 --eval_every 1 --checkpoint_every 1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto accuracy = [&](const std::string& flags) { return val_accuracy(out, flags); };
   const std::vector<nlohmann::json> metrics = read_metrics(std::filesystem::path(out) / "metrics.jsonl");
