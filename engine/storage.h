@@ -31,7 +31,15 @@ class Storage {
   uint32_t version_ = 0;
 };
 
-/// Returns every cached, unused block to the system (for memory measurements).
+/// Returns every cached, unused CPU block to the system (for memory measurements).
 void release_cached_memory();
+
+/// Bytes of freed CPU blocks the caching allocator holds for reuse.
+size_t cached_memory_bytes();
+
+/// The most bytes of freed CPU blocks kept for reuse (blocks freed beyond it go
+/// back to the system; lowering it releases the cache).
+inline constexpr size_t kDefaultCpuCacheLimit = size_t{2} << 30;
+void set_cached_memory_limit(size_t bytes);
 
 }  // namespace glassbox
