@@ -129,14 +129,11 @@ ProgramForward TransformerProgram::forward(const Tensor& tokens) const {
 
   // Embeddings: the token table's +-10 logits (one_hot_embed) through the (Gumbel-)softmax,
   // drawn once per step for the whole vocabulary as the paper's code does (every
-  // occurrence of a token shares one sample) and looked up, or drawn per occurrence;
-  // fixed one-hot positions; and `ones` (0 at padding).
-  auto plus_minus_ten = [&](const Tensor& ids) { return ops::add(ops::mul(ops::one_hot(ids, o.k, dt), 20.0), -10.0); };
-  Tensor tok = o.token_noise_per_occurrence
-                   ? choose(plus_minus_ten(tokens))
-                   : ops::embedding(choose(plus_minus_ten(Tensor::arange(
-                                        o.vocab_size, {.dtype = DType::i64, .device = tokens.device()}))),
-                                    tokens);
+  // occurrence of a token shares one sample), then looked up; fixed one-hot positions;
+  // and `ones` (0 at padding).
+  Tensor table_logits =
+      ops::add(ops::mul(ops::one_hot(Tensor::arange(o.vocab_size, {.dtype = DType::i64, .device = tokens.device()}), o.k, dt), 20.0), -10.0);
+  Tensor tok = ops::embedding(choose(table_logits), tokens);
   Tensor pos = ops::one_hot(Tensor::arange(T, {.dtype = DType::i64, .device = tokens.device()}), o.k, dt).unsqueeze(0).expand({B, T, o.k});
   // The residual stream is held variable-major: categorical variables [m, B, T, k] and
   // numerical ones [n, B, T]. Reading a mix of variables is then one GEMM with no copies

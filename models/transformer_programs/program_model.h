@@ -32,10 +32,6 @@ struct TransformerProgramOptions {
   int64_t num_mlps = 1;   // numerical MLPs per layer
   int64_t d_mlp = 64;     // hidden width of every MLP
   bool causal = false;    // keys after the query are masked (Dyck, induction)
-  // Gumbel noise on the one-hot token embedding: one draw of the vocabulary table per
-  // step, shared by every occurrence of a token (the paper's code), or one draw per
-  // token occurrence (noise that varies within a sequence). Training only.
-  bool token_noise_per_occurrence = false;
   std::vector<int64_t> masked_classes{0};  // classes never predicted (<pad>, <unk>)
 };
 

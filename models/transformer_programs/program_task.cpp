@@ -116,8 +116,6 @@ ConfigSchema transformer_program_schema() {
       .add("lr", ConfigType::real, "0.05", "Adam learning rate (paper: 5e-2)")
       .add("tau_start", ConfigType::real, "3.0", "Gumbel temperature at the first step (paper: 3)")
       .add("tau_end", ConfigType::real, "0.01", "Gumbel temperature at the last epoch (paper: 0.01)")
-      .add("token_noise", ConfigType::text, "table",
-           "Gumbel noise on the token embedding: table (one draw per step, the paper's code) or occurrence")
       .add("unembed_mask", ConfigType::boolean, "true", "never predict <unk> (<pad> is never predicted)")
       .add("eval_every", ConfigType::integer, "10", "epochs between validation evaluations of the argmax model")
       .add("restarts", ConfigType::integer, "1",
@@ -152,11 +150,6 @@ TransformerProgramOptions transformer_program_options(const Config& config, cons
   o.num_mlps = config.get_int("num_mlps");
   o.d_mlp = config.get_int("d_mlp");
   o.causal = data.causal;
-  const std::string token_noise = config.get_string("token_noise");
-  if (token_noise != "table" && token_noise != "occurrence")
-    throw ConfigError(config.origin("token_noise") + ": token_noise must be table or occurrence, got '" + token_noise +
-                      "'");
-  o.token_noise_per_occurrence = token_noise == "occurrence";
   o.masked_classes = {0};
   if (config.get_bool("unembed_mask"))
     for (size_t c = 1; c < data.labels.size(); ++c)

@@ -163,38 +163,6 @@ TEST(TransformerPrograms, TemperatureFallsAtEveryStep) {
     }
 }
 
-TEST(TransformerPrograms, TokenNoiseIsOneTableDrawOrOnePerOccurrence) {
-  // Token 2 at positions 1, 2 and 4: under the paper's table draw every occurrence gets
-  // the same relaxed embedding; drawn per occurrence they differ; the argmax model sees
-  // the exact one-hot either way.
-  const Tensor tokens = Tensor::from_vector(std::vector<int64_t>{1, 2, 2, 3, 2, 0, 0, 0}, {1, 8});
-  for (const char* noise : {"table", "occurrence"}) {
-    Config c = small_config("double_hist", 1);
-    c.set("token_noise", noise, "test");
-    data::SequenceSplits data = transformer_program_data(c);
-    Generator gen(5);
-    TransformerProgram model(transformer_program_options(c, data.train), gen);
-    model.set_temperature(3.0);
-    model.set_mode(ChoiceMode::gumbel);
-    const Tensor relaxed = model.forward(tokens).cat_vars.select(2, 0).select(0, 0).to(DType::f32);  // [T, k] tokens
-    auto row = [&](const Tensor& t, int64_t p) { return t.select(0, p).contiguous().to_vector<float>(); };
-    if (std::string(noise) == "table") {
-      EXPECT_EQ(row(relaxed, 1), row(relaxed, 2));
-      EXPECT_EQ(row(relaxed, 1), row(relaxed, 4));
-    } else {
-      EXPECT_NE(row(relaxed, 1), row(relaxed, 2));
-      EXPECT_NE(row(relaxed, 1), row(relaxed, 4));
-    }
-    model.set_mode(ChoiceMode::argmax);
-    const Tensor exact = model.forward(tokens).cat_vars.select(2, 0).select(0, 0).to(DType::f32);
-    for (int64_t p : {1, 2, 4}) EXPECT_EQ(row(exact, p), (std::vector<float>{0, 0, 1, 0, 0, 0, 0, 0}));
-  }
-  Config bad = small_config("double_hist", 1);
-  bad.set("token_noise", "sequence", "test");
-  data::SequenceSplits data = transformer_program_data(bad);
-  EXPECT_THROW(transformer_program_options(bad, data.train), ConfigError);
-}
-
 TEST(TransformerPrograms, ProgramMatchesAnUntrainedModelWithEveryKindOfPart) {
   // Three layers of categorical and numerical heads and MLPs with random choices: the
   // extracted program (run by the C++ interpreter) predicts what the argmax model does.
