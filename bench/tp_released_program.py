@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Scores a Transformer Program released with the paper (princeton-nlp/TransformerPrograms,
+programs/rasp/TASK/TASK.py) on the test split of the seed it was trained with, using the
+paper's own data code. The seed is the one whose val[:10] equals the program's embedded
+examples. `select_closest` is replaced by the model-faithful rule (nearest matching key other
+than the query, the left one at equal distance; the query itself only when nothing else
+matches; else BOS), which is what the trained model computes.
+
+    bench/tp_released_program.py CODE TASK     (TASK: reverse, hist, double_hist, sort, most_freq)
+
+Needs Debian's python3-numpy, python3-pandas and python3-sklearn; modules the paper's data code
+imports but never calls for these tasks are stubbed."""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+FAITHFUL_SELECT_CLOSEST = '''
+def select_closest(keys, queries, predicate):
+    scores = [[False for _ in keys] for _ in queries]
+    for i, q in enumerate(queries):
+        matches = [j for j, k in enumerate(keys) if predicate(q, k)]
+        others = [j for j in matches if j != i]
+        j = min(others, key=lambda j: (abs(i - j), j)) if others else (i if matches else 0)
+        scores[i][j] = True
+    return scores
+'''
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("code", help="a checkout of princeton-nlp/TransformerPrograms")
+    parser.add_argument("task", choices=["reverse", "hist", "double_hist", "sort", "most_freq"])
+    args = parser.parse_args()
+    folder = os.path.join(args.code, "programs", "rasp", args.task)
+    program_path = os.path.join(folder, args.task + ".py")
+    if not os.path.isfile(program_path):
+        sys.exit(f"{program_path}: no such file (expected a TransformerPrograms checkout)")
+
+    stubs = tempfile.mkdtemp()
+    for package in ("gensim", "nltk", "datasets"):
+        os.makedirs(os.path.join(stubs, package))
+        open(os.path.join(stubs, package, "__init__.py"), "w").close()
+    open(os.path.join(stubs, "gensim", "downloader.py"), "w").close()
+    with open(os.path.join(stubs, "nltk", "tokenize.py"), "w") as f:
+        f.write("def word_tokenize(s): return s.split()\n")
+    sys.path[:0] = [stubs, os.path.abspath(args.code)]
+    from src.utils.data_utils import get_dataset
+
+    source = open(program_path).read()
+    # The program reads its classifier weights relative to the checkout, and ends by printing
+    # its examples: run it from the checkout, without that loop.
+    source = source[: source.index("for x, y in examples:")]
+    namespace = {}
+    cwd = os.getcwd()
+    os.chdir(args.code)
+    try:
+        exec(compile(source, program_path, "exec"), namespace)
+        exec(FAITHFUL_SELECT_CLOSEST, namespace)
+        expected = [x for x, _ in namespace["examples"]]
+        for seed in range(5):
+            train, test, val = get_dataset(args.task, vocab_size=8, dataset_size=20000, min_length=1, max_length=8,
+                                           seed=seed, unique=True)[:3]
+            if [list(s) for s in val["sent"][:10]] != expected:
+                continue
+            right = total = 0
+            for sent, tags in zip(test["sent"], test["tags"]):
+                for predicted, target in zip(namespace["run"](list(sent)), tags):
+                    if target != "<pad>":
+                        total += 1
+                        right += predicted == target
+            print(f"{args.task}: released program (seed {seed}), test accuracy {100 * right / total:.2f}% "
+                  f"of {total} tokens")
+            return
+        sys.exit(f"{program_path}: its examples match val[:10] of no seed in 0-4")
+    finally:
+        os.chdir(cwd)
+
+
+if __name__ == "__main__":
+    main()
