@@ -12,7 +12,6 @@ Needs Debian's python3-numpy, python3-pandas and python3-sklearn; modules the pa
 imports but never calls for these tasks are stubbed."""
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -33,20 +32,19 @@ def main():
     parser.add_argument("code", help="a checkout of princeton-nlp/TransformerPrograms")
     parser.add_argument("task", choices=["reverse", "hist", "double_hist", "sort", "most_freq"])
     args = parser.parse_args()
-    folder = os.path.join(args.code, "programs", "rasp", args.task)
-    program_path = os.path.join(folder, args.task + ".py")
+    program_path = os.path.join(args.code, "programs", "rasp", args.task, args.task + ".py")
     if not os.path.isfile(program_path):
         sys.exit(f"{program_path}: no such file (expected a TransformerPrograms checkout)")
 
-    stubs = tempfile.mkdtemp()
-    for package in ("gensim", "nltk", "datasets"):
-        os.makedirs(os.path.join(stubs, package))
-        open(os.path.join(stubs, package, "__init__.py"), "w").close()
-    open(os.path.join(stubs, "gensim", "downloader.py"), "w").close()
-    with open(os.path.join(stubs, "nltk", "tokenize.py"), "w") as f:
-        f.write("def word_tokenize(s): return s.split()\n")
-    sys.path[:0] = [stubs, os.path.abspath(args.code)]
-    from src.utils.data_utils import get_dataset
+    with tempfile.TemporaryDirectory() as stubs:
+        for package in ("gensim", "nltk", "datasets"):
+            os.makedirs(os.path.join(stubs, package))
+            open(os.path.join(stubs, package, "__init__.py"), "w").close()
+        open(os.path.join(stubs, "gensim", "downloader.py"), "w").close()
+        with open(os.path.join(stubs, "nltk", "tokenize.py"), "w") as f:
+            f.write("def word_tokenize(s): return s.split()\n")
+        sys.path[:0] = [stubs, os.path.abspath(args.code)]
+        from src.utils.data_utils import get_dataset  # the stubs are only needed while it imports
 
     source = open(program_path).read()
     # The program reads its classifier weights relative to the checkout, and ends by printing
@@ -60,7 +58,7 @@ def main():
         exec(FAITHFUL_SELECT_CLOSEST, namespace)
         expected = [x for x, _ in namespace["examples"]]
         for seed in range(5):
-            train, test, val = get_dataset(args.task, vocab_size=8, dataset_size=20000, min_length=1, max_length=8,
+            _, test, val = get_dataset(args.task, vocab_size=8, dataset_size=20000, min_length=1, max_length=8,
                                            seed=seed, unique=True)[:3]
             if [list(s) for s in val["sent"][:10]] != expected:
                 continue
