@@ -45,7 +45,9 @@ void gumbel_from_uniform_run(const float* u, float* o, int64_t n) {
   const __m256 tiny = _mm256_set1_ps(std::numeric_limits<float>::min()), sign = _mm256_set1_ps(-0.0f);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256 minus_log_u = _mm256_xor_ps(_ZGVdN8v_logf(_mm256_max_ps(_mm256_loadu_ps(u + i), tiny)), sign);
+    // max_ps returns its second operand where either is NaN: a NaN draw stays NaN, as in the
+    // scalar tail's std::max and the CUDA kernel (clamping it to tiny would hide it).
+    const __m256 minus_log_u = _mm256_xor_ps(_ZGVdN8v_logf(_mm256_max_ps(tiny, _mm256_loadu_ps(u + i))), sign);
     _mm256_storeu_ps(o + i, _mm256_xor_ps(_ZGVdN8v_logf(minus_log_u), sign));
   }
   for (; i < n; ++i) o[i] = gumbel_from_uniform(u[i]);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "engine/ops/random.h"
 #include "engine/ops/reduce.h"
 #include "kernels/philox.h"
+#include "kernels/registry.h"
 #include "tests/support/gradcheck.h"
 
 using namespace glassbox;
@@ -194,6 +196,30 @@ TEST(Random, GumbelIsMinusLogMinusLogOfTheUniformDraws) {
     for (int i = 0; i < n; ++i) {
       const double expected = -std::log(-std::log(u[size_t(i)]));
       ASSERT_NEAR(noise[size_t(i)], expected, 2e-5 * std::max(1.0, std::abs(expected))) << i << " of " << dtype_name(dt);
+    }
+  }
+}
+
+TEST(Random, GumbelFromUniformKeepsNanAndClampsZeroTheSameInTheVectorLoopAndTheTail) {
+  // 19 f32 values: two blocks of eight for the AVX2 loop, then a scalar tail of three. The
+  // edge values sit at the same offset in a block and in the tail. (The GPU run of
+  // test_cuda_elementwise found the vector loop turning NaN into the zero clamp's value.)
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> u(19, 0.5f);
+  for (int at : {1, 17}) u[size_t(at)] = nan;
+  for (int at : {2, 18}) u[size_t(at)] = 0.0f;
+  for (int at : {3, 16}) u[size_t(at)] = -0.25f;
+  Tensor x = Tensor::from_vector(u, {19}, {DType::f32}), y = Tensor::zeros({19}, {DType::f32});
+  kernels::backend_for(Device::cpu()).unary(kernels::UnaryOp::gumbel_from_uniform, x.view(), y.view(), {});
+  const std::vector<float> g = y.to_vector<float>();
+  const double at_tiny = -std::log(-std::log(double(std::numeric_limits<float>::min())));
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (std::isnan(u[i])) {
+      EXPECT_TRUE(std::isnan(g[i])) << i;
+    } else if (u[i] <= 0) {
+      EXPECT_NEAR(g[i], at_tiny, 1e-5) << i;
+    } else {
+      EXPECT_NEAR(g[i], -std::log(-std::log(0.5)), 1e-6) << i;
     }
   }
 }
