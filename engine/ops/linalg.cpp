@@ -54,6 +54,14 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const 
   return out;
 }
 
+/// Whether the last two dims of t are laid out column-major (t is x.transpose(-1, -2) of a
+/// row-major x), with more than one row and column so the layout is not ambiguous.
+bool is_transposed_layout(const Tensor& t) {
+  const Strides& st = t.strides();
+  const int r = t.dim();
+  return t.size(-2) > 1 && t.size(-1) > 1 && st[r - 2] == 1 && st[r - 1] == t.size(-2);
+}
+
 Shape broadcast_batch(const Tensor& a, const Tensor& b, const char* op) {
   return broadcast_shapes(batch_of(a.shape()), batch_of(b.shape()), op);
 }
@@ -126,19 +134,28 @@ Tensor matmul_batched(const Tensor& a, const Tensor& b) {
   Tensor out = gemm(a, b, false, false, batch);
   if (!any_requires_grad({&a, &b})) return out;
   bool ga = a.requires_grad(), gb = b.requires_grad();
+  // An operand that is the transpose of a row-major matrix (x.transpose(-1, -2)) gets its
+  // gradient in the same layout, computed as the transpose of a row-major GEMM result, as
+  // PyTorch's mm backward does: the transpose's own backward then hands a contiguous
+  // gradient on, which later reshapes need not copy.
+  const bool a_transposed = is_transposed_layout(a), b_transposed = is_transposed_layout(b);
   // C = A B: dA = dC B^T, dB = A^T dC, summed over the batch dims an operand was broadcast
   // along (folded into the GEMM when there are any, else by the engine).
   return record(OpKind::matmul, {&a, &b}, out,
                 [sa = SavedTensor(gb ? a : Tensor()), sb = SavedTensor(ga ? b : Tensor()), ga, gb, batch,
-                 a_shape = a.shape(), b_shape = b.shape()](const Tensor& g) -> Grads {
+                 a_shape = a.shape(), b_shape = b.shape(), a_transposed, b_transposed](const Tensor& g) -> Grads {
                   Tensor da, db;
                   if (ga) {
                     da = broadcast_operand_grad(a_shape, g, sb.get(), batch, true);
-                    if (!da.defined()) da = gemm(g, sb.get(), false, true, batch);
+                    if (!da.defined())
+                      da = a_transposed ? gemm(sb.get(), g, false, true, batch).transpose(-1, -2)  // (B dC^T)^T
+                                        : gemm(g, sb.get(), false, true, batch);
                   }
                   if (gb) {
                     db = broadcast_operand_grad(b_shape, g, sa.get(), batch, false);
-                    if (!db.defined()) db = gemm(sa.get(), g, true, false, batch);
+                    if (!db.defined())
+                      db = b_transposed ? gemm(g, sa.get(), true, false, batch).transpose(-1, -2)  // (dC^T A)^T
+                                        : gemm(sa.get(), g, true, false, batch);
                   }
                   return {da, db};
                 });

@@ -1,5 +1,6 @@
 // CPU reductions: sum/prod/max/min/sum of squares/logsumexp over any set of dims,
 // and argmax/argmin along one dim (NaN propagates through both, as in PyTorch).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -142,8 +143,34 @@ std::optional<OuterInnerSum> outer_inner_sum(const View& x, const View& out) {
 /// output (a per-channel walk over a [250, 32, 14, 14] gradient ran at a third of the
 /// speed). Each output still adds its elements in the order a, then b; only a run of b
 /// >= 16 is split into 8 partial sums (as sum_block does). Threads split the outputs.
+/// Column sums (b = 1: [A, K] summed over A, as for linear layers' bias gradients or a
+/// sum over a leading dim): the outputs go in chunks that fit in L1, each chunk's double
+/// accumulators taking one row after another in a loop the compiler vectorises (a
+/// run_sum call per element, and a K-long accumulator array, made a [2, 524288] sum three
+/// times slower).
+template <class T, bool Square>
+void sum_columns(const OuterInnerSum& s, const T* xs, T* os) {
+  constexpr int64_t kChunk = 512;
+  const int64_t chunks = (s.k + kChunk - 1) / kChunk;
+  const bool parallel = chunks > 1 && s.a * s.k >= cpu::kParallelGrain && !omp_in_parallel();
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t k0 = c * kChunk, n = std::min(kChunk, s.k - k0);
+    double acc[kChunk] = {};
+    for (int64_t a = 0; a < s.a; ++a) {
+      const T* row = xs + a * s.k + k0;
+      for (int64_t k = 0; k < n; ++k) {
+        const double v = double(row[k]);
+        acc[k] += Square ? v * v : v;
+      }
+    }
+    for (int64_t k = 0; k < n; ++k) os[k0 + k] = static_cast<T>(acc[k]);
+  }
+}
+
 template <class T, bool Square>
 void sum_outer_inner(const OuterInnerSum& s, const T* xs, T* os) {
+  if (s.b == 1) return sum_columns<T, Square>(s, xs, os);
   std::vector<double> acc(size_t(s.k), 0.0);
   const bool parallel = s.k > 1 && s.a * s.k * s.b >= cpu::kParallelGrain && !omp_in_parallel();
 #pragma omp parallel if (parallel)

@@ -139,9 +139,9 @@ Program extract_program(TransformerProgram& model, const std::string& task, cons
           b[size_t(i)] = i % mlp.size1;
         }
         Tensor ta = Tensor::from_vector(a, {n}), tb = Tensor::from_vector(b, {n});
-        // The same inputs the forward builds: two one-hot blocks, or the two values.
-        Tensor x = numerical ? ops::stack({ta.to(DType::f64), tb.to(DType::f64)}, 1)
-                             : ops::concat({ops::one_hot(ta, o.k, DType::f64), ops::one_hot(tb, o.k, DType::f64)}, 1);
+        // The same inputs the forward builds, variable-major: two one-hot blocks, or the two values.
+        Tensor x = numerical ? ops::stack({ta.to(DType::f64), tb.to(DType::f64)}, 0).unsqueeze(-1)
+                             : ops::stack({ops::one_hot(ta, o.k, DType::f64), ops::one_hot(tb, o.k, DType::f64)}, 0);
         mlp.table = model.mlp_choice(l, j, numerical, x.to(model.device())).contiguous().to_vector<int64_t>();
       }
       p.cat_vars[size_t(output)].labels = int_labels();

@@ -111,11 +111,20 @@ Tensor TransformerProgram::position_bias(int64_t n) {
   return Tensor::from_vector(b, {n, n});
 }
 
-Tensor TransformerProgram::mlp(const LayerParams::Mlp& p, const Tensor& x) const {
-  // Linear -> ReLU -> Linear -> log_softmax -> a new categorical value (CatMLP).
-  Tensor h = ops::relu(ops::add(ops::matmul(x, param(p.w1)), param(p.b1)));
+Tensor TransformerProgram::mlp(const LayerParams::Mlp& p, const Tensor& inputs) const {
+  // Linear -> ReLU -> Linear -> log_softmax -> a new categorical value (CatMLP). The first
+  // Linear acts on the two inputs side by side, [x0, x1] @ W1 with W1 [2w, d]; it is
+  // computed as x0 @ W1[:w] + x1 @ W1[w:], one batched GEMM on the variable-major inputs
+  // [2, B, T, w], so neither pass copies them into a [B, T, 2w] layout.
+  const int64_t w = inputs.size(-1);
+  const Tensor w1 = param(p.w1);
+  Tensor halves = ops::matmul(inputs.reshape({2, -1, w}), w1.view({2, w, w1.size(-1)}));  // [2, B*T, d]
+  Tensor h = ops::relu(ops::add(ops::sum(halves, {0}), param(p.b1)));
   Tensor out = ops::log_softmax(ops::add(ops::matmul(h, param(p.w2)), param(p.b2)), -1);
-  return choose(out);
+  Shape out_shape = inputs.shape();
+  out_shape.erase(0);
+  out_shape[out_shape.size() - 1] = out.size(-1);
+  return choose(out).view(out_shape);  // [B, T, k]
 }
 
 ProgramForward TransformerProgram::forward(const Tensor& tokens) const {
@@ -150,8 +159,6 @@ ProgramForward TransformerProgram::forward(const Tensor& tokens) const {
   const Tensor bias = position_bias(T).to(dt).to(tokens.device());
 
   auto choose_fn = [this](const Tensor& logits) { return choose(logits); };
-  // An MLP's two inputs [2, B, T, w] side by side per position: [B, T, 2 w].
-  auto per_position = [](const Tensor& inputs) { return inputs.permute({1, 2, 0, 3}).flatten(2); };
 
   for (int64_t l = 0; l < o.layers; ++l) {
     const LayerParams& lp = layers_[size_t(l)];
@@ -171,8 +178,8 @@ ProgramForward TransformerProgram::forward(const Tensor& tokens) const {
     if (new_num.defined()) num = ops::concat({num, new_num}, 0);
     // MLPs read the stream after this layer's heads, all in parallel.
     std::vector<Tensor> mlp_out;
-    for (const auto& m : lp.cat_mlps) mlp_out.push_back(mlp(m, per_position(read(cat, m.read))));
-    for (const auto& m : lp.num_mlps) mlp_out.push_back(mlp(m, per_position(read(num.unsqueeze(-1), m.read))));
+    for (const auto& m : lp.cat_mlps) mlp_out.push_back(mlp(m, read(cat, m.read)));
+    for (const auto& m : lp.num_mlps) mlp_out.push_back(mlp(m, read(num.unsqueeze(-1), m.read)));
     if (!mlp_out.empty()) cat = ops::concat({cat, ops::stack(mlp_out, 0)}, 0);
   }
   ProgramForward out;

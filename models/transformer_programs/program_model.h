@@ -97,9 +97,9 @@ class TransformerProgram : public nn::Module {
   int64_t cat_inputs(int64_t layer) const;
   int64_t num_inputs(int64_t layer) const;
 
-  /// MLP `j` of `layer` (numerical when `numerical`) on explicit inputs x [N, 2k] (one-hots)
-  /// or [N, 2] (values): the output value ids [N]. The same arithmetic as the argmax
-  /// forward, so the program's lookup tables are exactly the model's.
+  /// MLP `j` of `layer` (numerical when `numerical`) on explicit inputs x [2, N, k] (the two
+  /// one-hots) or [2, N, 1] (the two values): the output value ids [N]. The same arithmetic
+  /// as the argmax forward, so the program's lookup tables are exactly the model's.
   Tensor mlp_choice(int64_t layer, int64_t j, bool numerical, const Tensor& x) const;
   /// The discrete classifier's logits for features [N, D] in f64 (masked classes -1e30).
   Tensor classify(const Tensor& features) const;
@@ -111,7 +111,7 @@ class TransformerProgram : public nn::Module {
   Tensor choose(const Tensor& logits) const;  // along the last dim
   Tensor param(const Tensor& p) const;  // the parameter in the forward's dtype
   Tensor read(const Tensor& vars, const Tensor& read_logits) const;
-  Tensor mlp(const LayerParams::Mlp& p, const Tensor& x) const;
+  Tensor mlp(const LayerParams::Mlp& p, const Tensor& inputs) const;  // inputs [2, B, T, w]
 
   TransformerProgramOptions options_;
   std::vector<VariableInfo> cat_vars_, num_vars_;

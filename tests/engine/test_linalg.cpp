@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/autograd/function.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/linalg.h"
 #include "engine/ops/reduce.h"
@@ -211,6 +212,39 @@ TEST(Matmul, Gradcheck) {
   Tensor base = random_tensor({3, 2, 4}, 7);
   EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return ops::matmul(in[0].transpose(0, 1), in[1]); },
                         {leaf(base), grad_input({4, 5}, 8)}));
+}
+
+TEST(Matmul, TransposedOperandsGetGradientsThatTransposeBackToContiguous) {
+  // q @ k^T (attention scores) and a^T @ g: the operand given as x.transpose(-1, -2) gets
+  // its gradient computed in that layout, so x's gradient arrives contiguous (a later
+  // reshape of it, like the one in front of a variable read, then copies nothing).
+  auto q_kt = [](const std::vector<Tensor>& in) { return ops::matmul(in[0], in[1].transpose(-1, -2)); };
+  auto at_b = [](const std::vector<Tensor>& in) { return ops::matmul(in[0].transpose(-1, -2), in[1]); };
+  EXPECT_TRUE(gradcheck(q_kt, {grad_input({2, 3, 5, 4}, 11), grad_input({2, 3, 6, 4}, 12)}));
+  EXPECT_TRUE(gradcheck(at_b, {grad_input({2, 5, 3}, 13), grad_input({2, 5, 4}, 14)}));
+  EXPECT_TRUE(gradcheck(q_kt, {grad_input({5, 4}, 15), grad_input({6, 4}, 16)}));
+  // Size-1 rows or columns are no transposed layout: the usual route.
+  EXPECT_TRUE(gradcheck(q_kt, {grad_input({2, 5, 4}, 17), grad_input({2, 1, 4}, 18)}));
+  EXPECT_TRUE(gradcheck(at_b, {grad_input({2, 5, 1}, 19), grad_input({2, 5, 4}, 20)}));
+  // Broadcast over a batch dim: the folded GEMM route.
+  EXPECT_TRUE(gradcheck(q_kt, {grad_input({2, 3, 5, 4}, 21), grad_input({6, 4}, 22)}));
+  // An identity function in front of the transposed operand sees the gradient it hands on.
+  for (int which : {0, 1}) {
+    bool contiguous = false;
+    auto probe = [&contiguous](const Tensor& x) {
+      return autograd::apply_function(
+          {x}, [](const std::vector<Tensor>& in) { return in[0].view(in[0].shape()); },
+          [&contiguous](const Tensor& g) {
+            contiguous = g.is_contiguous();
+            return std::vector<Tensor>{g};
+          });
+    };
+    if (which == 0)
+      ops::sum(q_kt({grad_input({2, 3, 5, 4}, 23), probe(grad_input({2, 3, 6, 4}, 24))})).backward();
+    else
+      ops::sum(at_b({probe(grad_input({2, 5, 3}, 25)), grad_input({2, 5, 4}, 26)})).backward();
+    EXPECT_TRUE(contiguous) << (which == 0 ? "k in q @ k^T" : "a in a^T @ b");
+  }
 }
 
 TEST(Outer, ValuesAndGradient) {

@@ -206,7 +206,10 @@ TEST(Reduce, SumsOverOuterAndInnerDimsMatchANaiveSum) {
   // Channel sums of NCHW (the bias gradients of convolutions) and column sums take a
   // memory-order walk with partial sums; check them, and the strided fallback, against
   // a sequential sum in long double, for short and long inner runs.
-  for (Shape shape : {Shape{7, 3, 5, 6}, Shape{9, 4, 2, 3}, Shape{300, 5}, Shape{4, 2, 40}}) {
+  // [3, 1100] and [70, 1100]: column sums over more than one 512-output chunk, with a tail,
+  // serial and split across threads.
+  for (Shape shape : {Shape{7, 3, 5, 6}, Shape{9, 4, 2, 3}, Shape{300, 5}, Shape{4, 2, 40}, Shape{3, 1100},
+                      Shape{70, 1100}}) {
     for (bool permuted : {false, true}) {
       Tensor x = permuted ? permuted_input(shape, 3).detach() : random_tensor(shape, 3);
       std::vector<int> dims;
