@@ -55,37 +55,13 @@ GLASSBOX_HOST_DEVICE inline Words draw(uint64_t seed, uint64_t counter) {
                        uint32_t(seed >> 32));
 }
 
-/// The words of N draws stored word-major (w[k][lane]).
+/// The words of N draws stored word-major (w[k][lane]); the CPU fills them eight counters
+/// at a time (kernels/cpu/philox_avx2.h), a CUDA thread calls draw() for its own counter.
 template <int N>
 struct Block {
   uint32_t w[4][N];
   Words lane(int l) const { return Words{{w[0][l], w[1][l], w[2][l], w[3][l]}}; }
 };
-
-/// draw() for the N consecutive counters first, ..., first + N - 1: the same rounds
-/// applied lane by lane on word-major storage, which compilers vectorise across
-/// counters (CPU; a CUDA thread calls draw() for its own counter).
-template <int N>
-inline void draw_block(uint64_t seed, uint64_t first, Block<N>& b) {
-  for (int l = 0; l < N; ++l) {
-    const uint64_t c = first + uint64_t(l);
-    b.w[0][l] = uint32_t(c);
-    b.w[1][l] = uint32_t(c >> 32);
-    b.w[2][l] = 0u;
-    b.w[3][l] = 0u;
-  }
-  uint32_t k0 = uint32_t(seed), k1 = uint32_t(seed >> 32);
-  for (int r = 0; r < kRounds; ++r) {
-    if (r > 0) {
-      k0 += kW0;
-      k1 += kW1;
-    }
-    for (int l = 0; l < N; ++l) {
-      const Words x = round(b.lane(l), k0, k1);
-      for (int k = 0; k < 4; ++k) b.w[k][l] = x.w[k];
-    }
-  }
-}
 
 /// Uniform in [0, 1) with a 24-bit mantissa (exact in f32) from one word.
 GLASSBOX_HOST_DEVICE inline float uniform_f32(uint32_t x) { return float(x >> 8) * (1.0f / 16777216.0f); }

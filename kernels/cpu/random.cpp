@@ -12,6 +12,7 @@
 
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/strided_loop.h"
+#include "kernels/cpu/philox_avx2.h"
 #include "kernels/philox.h"
 
 namespace glassbox::kernels {
@@ -39,7 +40,7 @@ void fill_from_counters(const View& out, uint64_t seed, uint64_t offset, Gen gen
   for (int64_t b = 0; b < blocks; ++b) {
     philox::Block<kBlock> r;
     const int64_t first = b * kBlock, count = std::min<int64_t>(kBlock, n - first);
-    philox::draw_block(seed, offset + uint64_t(first), r);
+    philox::draw_block_avx2(seed, offset + uint64_t(first), r);
     for (int l = 0; l < count; ++l) o[contiguous ? first + l : element_offset(out, first + l)] = gen(r.lane(l));
   }
 }

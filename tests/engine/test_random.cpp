@@ -13,6 +13,7 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/random.h"
 #include "engine/ops/reduce.h"
+#include "kernels/cpu/philox_avx2.h"
 #include "kernels/philox.h"
 #include "kernels/registry.h"
 #include "tests/support/gradcheck.h"
@@ -55,6 +56,21 @@ TEST(Random, PhiloxKnownAnswers) {
   EXPECT_EQ(pi.w[1], 0x94fdccebu);
   EXPECT_EQ(pi.w[2], 0x5001e420u);
   EXPECT_EQ(pi.w[3], 0x24126ea1u);
+}
+
+TEST(Random, VectorisedPhiloxGivesTheScalarWordsOfEveryCounter) {
+  // The CPU's eight-lane Philox against draw(), word for word, with counters whose low
+  // word wraps inside a block (the carry into the high word) and seeds using both halves.
+  namespace px = kernels::philox;
+  for (uint64_t seed : {uint64_t(0), uint64_t(7), ~uint64_t(0), uint64_t(0x0123456789abcdefULL)})
+    for (uint64_t first : {uint64_t(0), uint64_t(1), uint64_t(0xfffffff9ULL), uint64_t(0x12345678fffffff0ULL)}) {
+      px::Block<16> block;
+      px::draw_block_avx2(seed, first, block);
+      for (int l = 0; l < 16; ++l) {
+        const px::Words want = px::draw(seed, first + uint64_t(l));
+        for (int k = 0; k < 4; ++k) ASSERT_EQ(block.w[k][l], want.w[k]) << "seed " << seed << " counter " << first + l;
+      }
+    }
 }
 
 TEST(Random, ElementIUsesCounterOffsetPlusI) {
