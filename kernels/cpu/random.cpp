@@ -1,6 +1,7 @@
 // CPU random-number kernels on Philox4x32-10 (kernels/philox.h). Element i of an
 // output, in row-major order, uses counter (offset + i), so the numbers do not
 // depend on the thread count, the layout of `out`, or the backend.
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -45,6 +46,30 @@ void fill_from_counters(const View& out, uint64_t seed, uint64_t offset, Gen gen
   }
 }
 
+/// The f32 draws of U[0, 1) into contiguous memory: uniform_f32 of word 0, eight lanes at a
+/// time (the generic path's per-element scaling in double is the identity here, and cost as
+/// much as the Philox rounds; Gumbel noise draws these).
+void fill_unit_uniform_f32(float* o, int64_t n, uint64_t seed, uint64_t offset) {
+  constexpr int kBlock = 16;
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  const __m256 scale = _mm256_set1_ps(1.0f / 16777216.0f);
+#pragma omp parallel for schedule(static) if (n >= cpu::kParallelGrain / 8 && !omp_in_parallel())
+  for (int64_t b = 0; b < blocks; ++b) {
+    philox::Block<kBlock> r;
+    const int64_t first = b * kBlock, count = std::min<int64_t>(kBlock, n - first);
+    philox::draw_block_avx2(seed, offset + uint64_t(first), r);
+    if (count < kBlock) {
+      for (int l = 0; l < count; ++l) o[first + l] = philox::uniform_f32(r.w[0][l]);
+      continue;
+    }
+    for (int v = 0; v < kBlock; v += 8) {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.w[0] + v));
+      // (w >> 8) < 2^24 converts exactly; the scale is a power of two: as uniform_f32.
+      _mm256_storeu_ps(o + first + v, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(w, 8)), scale));
+    }
+  }
+}
+
 void check_probs_row(const double* w, int64_t cats, bool replacement, int64_t samples, int64_t row) {
   double total = 0;
   int64_t positive = 0;
@@ -70,6 +95,7 @@ void CpuBackend::random_uniform(const View& out, uint64_t seed, uint64_t offset,
     using T = decltype(z);
     const philox::UniformScale<T> scale(lo, hi);
     if constexpr (std::is_same_v<T, float>) {
+      if (lo == 0.0 && hi == 1.0 && out.is_contiguous()) return fill_unit_uniform_f32(out.ptr<T>(), out.numel(), seed, offset);
       fill_from_counters<T>(out, seed, offset,
                             [=](const philox::Words& r) { return scale(philox::uniform_f32(r.w[0])); });
     } else {

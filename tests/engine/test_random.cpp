@@ -73,6 +73,17 @@ TEST(Random, VectorisedPhiloxGivesTheScalarWordsOfEveryCounter) {
     }
 }
 
+TEST(Random, UnitUniformF32FastPathIsUniformF32OfEachCounter) {
+  // rand(0, 1) in f32 into contiguous memory takes an eight-lane path: whole blocks split
+  // across threads and a tail, each element still uniform_f32 of its counter's word 0.
+  Generator g(99);
+  g.advance(7);
+  const int64_t n = 100003;
+  std::vector<float> v = ops::rand({n}, 0.0, 1.0, {DType::f32}, &g).to_vector<float>();
+  for (int64_t i = 0; i < n; ++i)
+    ASSERT_EQ(v[size_t(i)], kernels::philox::uniform_f32(kernels::philox::draw(99, 7 + uint64_t(i)).w[0])) << i;
+}
+
 TEST(Random, ElementIUsesCounterOffsetPlusI) {
   Generator g(0x1234567890abcdefULL);
   g.advance(5);
