@@ -2,7 +2,9 @@
 // cross_entropy), gradients by gradcheck over dims and layouts, and error reports.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -66,6 +68,49 @@ TEST(Softmax, AnyDimAndStridedInputMatchComposition) {
       expect_near_all(ops::softmax(in, d), want.to_vector<double>(), 1e-12);
       expect_near_all(ops::log_softmax(in, d), ops::log(want).to_vector<double>(), 1e-12);
     }
+}
+
+TEST(Softmax, F32LinesOfEveryLengthMatchDouble) {
+  // Contiguous f32 lines run eight lanes at a time (libmvec's expf), a last partial vector
+  // padded; check whole vectors, tails and single elements against f64, with masked
+  // (-inf) entries, and a fully masked line (NaN, as in f64 and PyTorch).
+  const float inf = std::numeric_limits<float>::infinity();
+  for (int64_t n : {1, 3, 8, 9, 15, 16, 17, 40}) {
+    std::vector<float> v = random_tensor({5, n}, 40 + uint64_t(n), -6, 6).to_vector<float>();
+    for (int64_t i = 0; i < n; i += 3) v[size_t(n + i)] = -inf;  // row 1: every third masked
+    for (int64_t i = 0; i < n; ++i) v[size_t(4 * n + i)] = -inf;  // row 4: all masked
+    Tensor x = Tensor::from_vector(v, {5, n});
+    for (bool log : {false, true}) {
+      std::vector<float> got = (log ? ops::log_softmax(x, 1) : ops::softmax(x, 1)).to_vector<float>();
+      std::vector<double> want = (log ? ops::log_softmax(x.to(DType::f64), 1) : ops::softmax(x.to(DType::f64), 1))
+                                     .to_vector<double>();
+      for (size_t i = 0; i < got.size(); ++i) {
+        if (std::isnan(want[i]) || std::isinf(want[i])) {
+          EXPECT_EQ(std::isnan(got[i]), std::isnan(want[i])) << "n " << n << " log " << log << " at " << i;
+          if (std::isinf(want[i])) {
+            EXPECT_EQ(got[i], want[i]) << "n " << n << " log " << log << " at " << i;
+          }
+        } else {
+          EXPECT_NEAR(got[i], want[i], 2e-6 * std::max(1.0, std::abs(want[i]))) << "n " << n << " log " << log << " at " << i;
+        }
+      }
+    }
+  }
+}
+
+TEST(SoftmaxGrad, LogSoftmaxF32LinesOfEveryLengthMatchDouble) {
+  // The f32 log-softmax gradient, g - exp(y) sum(g), runs eight lanes at a time too.
+  for (int64_t n : {1, 3, 8, 9, 16, 17, 40}) {
+    Tensor x = random_tensor({3, n}, 60 + uint64_t(n), -6, 6).to(DType::f32);
+    Tensor g = random_tensor({3, n}, 80 + uint64_t(n), -1, 1);
+    Tensor x32 = x.clone(), x64 = x.to(DType::f64);
+    x32.set_requires_grad();
+    x64.set_requires_grad();
+    ops::log_softmax(x32, 1).backward(g.to(DType::f32));
+    ops::log_softmax(x64, 1).backward(g);
+    std::vector<double> got = x32.grad().to_vector<double>(), want = x64.grad().to_vector<double>();
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 2e-6 * std::max(1.0, std::abs(want[i]))) << n << " " << i;
+  }
 }
 
 TEST(Softmax, LargeInputParallelRowsMatchSingleRow) {
