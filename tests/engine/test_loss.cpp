@@ -98,18 +98,21 @@ TEST(Softmax, F32LinesOfEveryLengthMatchDouble) {
   }
 }
 
-TEST(SoftmaxGrad, LogSoftmaxF32LinesOfEveryLengthMatchDouble) {
-  // The f32 log-softmax gradient, g - exp(y) sum(g), runs eight lanes at a time too.
-  for (int64_t n : {1, 3, 8, 9, 16, 17, 40}) {
-    Tensor x = random_tensor({3, n}, 60 + uint64_t(n), -6, 6).to(DType::f32);
-    Tensor g = random_tensor({3, n}, 80 + uint64_t(n), -1, 1);
-    Tensor x32 = x.clone(), x64 = x.to(DType::f64);
-    x32.set_requires_grad();
-    x64.set_requires_grad();
-    ops::log_softmax(x32, 1).backward(g.to(DType::f32));
-    ops::log_softmax(x64, 1).backward(g);
-    std::vector<double> got = x32.grad().to_vector<double>(), want = x64.grad().to_vector<double>();
-    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 2e-6 * std::max(1.0, std::abs(want[i]))) << n << " " << i;
+TEST(SoftmaxGrad, F32LinesOfEveryLengthMatchDouble) {
+  // The f32 gradients, y (g - sum(g y)) and g - exp(y) sum(g), run eight lanes at a time too.
+  for (bool log : {false, true}) {
+    for (int64_t n : {1, 3, 8, 9, 16, 17, 40}) {
+      Tensor x = random_tensor({3, n}, 60 + uint64_t(n), -6, 6).to(DType::f32);
+      Tensor g = random_tensor({3, n}, 80 + uint64_t(n), -1, 1);
+      Tensor x32 = x.clone(), x64 = x.to(DType::f64);
+      x32.set_requires_grad();
+      x64.set_requires_grad();
+      (log ? ops::log_softmax(x32, 1) : ops::softmax(x32, 1)).backward(g.to(DType::f32));
+      (log ? ops::log_softmax(x64, 1) : ops::softmax(x64, 1)).backward(g);
+      std::vector<double> got = x32.grad().to_vector<double>(), want = x64.grad().to_vector<double>();
+      for (size_t i = 0; i < got.size(); ++i)
+        EXPECT_NEAR(got[i], want[i], 2e-6 * std::max(1.0, std::abs(want[i]))) << "log " << log << " n " << n << " at " << i;
+    }
   }
 }
 
