@@ -9,6 +9,7 @@
 #include "engine/io/json_file.h"
 #include "engine/io/safetensors.h"
 #include "engine/ops/random.h"
+#include "engine/optim/clip_grad.h"
 #include "engine/storage.h"
 #include "trainers/metrics_writer.h"
 #include "trainers/progress_bar.h"
@@ -43,6 +44,12 @@ Trainer::Trainer(nn::Module& model, optim::Optimizer& optimizer, const RunFolder
                  TrainerOptions options)
     : model_(model), optimizer_(optimizer), run_(run), config_(config), options_(std::move(options)) {
   if (options_.epochs < 0) throw std::invalid_argument("epochs must be >= 0");
+}
+
+std::vector<Tensor> Trainer::trained_parameters() const {
+  std::vector<Tensor> params;
+  for (const auto& group : optimizer_.param_groups()) params.insert(params.end(), group.params.begin(), group.params.end());
+  return params;
 }
 
 std::filesystem::path Trainer::latest_checkpoint(const RunFolder& run) {
@@ -161,6 +168,7 @@ TrainSummary Trainer::fit(int64_t batches, const IndexedStepFn& step, const Epoc
       StepResult r = step(pos.epoch, pos.batch);
       optimizer_.zero_grad();
       r.loss.backward();
+      if (options_.max_grad_norm > 0) r.metrics["grad_norm"] = optim::clip_grad_norm_(trained_parameters(), options_.max_grad_norm);
       optimizer_.step();
       ++pos.step;
       const double loss = r.loss.item();

@@ -26,6 +26,9 @@ struct TrainerOptions {
   int64_t checkpoint_every = 10;  // epochs; a checkpoint is also written at the end
   bool show_progress = true;
   Device device = Device::cpu();  // where the step runs: the loader's batches are moved there
+  // > 0: the gradients' global norm is clipped to this before each step (as
+  // torch.nn.utils.clip_grad_norm_), and the norm before clipping is logged as grad_norm.
+  double max_grad_norm = 0;
 };
 
 /// What one step reports: the loss to minimise and scalars to log with it.
@@ -73,6 +76,8 @@ class Trainer {
   static nlohmann::json load_model(nn::Module& model, const RunFolder& run);
 
  private:
+  /// Every parameter the optimiser updates (what gradient clipping covers).
+  std::vector<Tensor> trained_parameters() const;
   struct Position {
     int64_t epoch = 0, batch = 0, step = 0;
   };

@@ -116,6 +116,9 @@ ConfigSchema transformer_program_schema() {
       .add("lr", ConfigType::real, "0.05", "Adam learning rate (paper: 5e-2)")
       .add("tau_start", ConfigType::real, "3.0", "Gumbel temperature at the first step (paper: 3)")
       .add("tau_end", ConfigType::real, "0.01", "Gumbel temperature at the last epoch (paper: 0.01)")
+      .add("max_grad_norm", ConfigType::real, "0",
+           "clip the gradients' global norm to this before each step (0: off, as in the paper's scripts; its "
+           "code's --max_grad_norm)")
       .add("unembed_mask", ConfigType::boolean, "true", "never predict <unk> (<pad> is never predicted)")
       .add("eval_every", ConfigType::integer, "10", "epochs between validation evaluations of the argmax model")
       .add("restarts", ConfigType::integer, "1",
@@ -249,6 +252,8 @@ train::RestartOutcome train_program_run(const Config& config, const RunFolder& r
   optim::Adam optimizer(model->parameters(), adam);
   data::BatchSampler sampler(data.train.size(), config.get_int("batch_size"), seed);
   train::TrainerOptions to = trainer_options(config, kModelName);
+  to.max_grad_norm = config.get_double("max_grad_norm");
+  if (to.max_grad_norm < 0) throw UsageError(config.origin("max_grad_norm") + ": must be >= 0 (0: no clipping)");
   train::Trainer trainer(*model, optimizer, run, config, to);
   const int64_t batches = sampler.num_batches();
   const double tau_start = config.get_double("tau_start"), tau_end = config.get_double("tau_end");
