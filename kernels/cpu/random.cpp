@@ -30,44 +30,49 @@ int64_t element_offset(const View& v, int64_t i) {
   return off;
 }
 
+constexpr int kCounterBlock = 16;  // counters per vectorised Philox batch
+
+/// Calls fn(first, count, block) for the Philox words of counters offset + first, ...,
+/// offset + first + count - 1, for first = 0, 16, 32, ... below n (count < 16 only for
+/// the last), in parallel.
+template <class BlockFn>
+void for_each_counter_block(int64_t n, uint64_t seed, uint64_t offset, BlockFn fn) {
+  const int64_t blocks = (n + kCounterBlock - 1) / kCounterBlock;
+#pragma omp parallel for schedule(static) if (n >= cpu::kParallelGrain / 8 && !omp_in_parallel())
+  for (int64_t b = 0; b < blocks; ++b) {
+    philox::Block<kCounterBlock> r;
+    const int64_t first = b * kCounterBlock, count = std::min<int64_t>(kCounterBlock, n - first);
+    philox::draw_block_avx2(seed, offset + uint64_t(first), r);
+    fn(first, count, r);
+  }
+}
+
 /// out[i] = gen(philox draw of counter offset + i) for every element, in parallel.
 template <class T, class Gen>
 void fill_from_counters(const View& out, uint64_t seed, uint64_t offset, Gen gen) {
-  constexpr int kBlock = 16;  // counters per vectorised Philox batch
   T* o = out.ptr<T>();
-  const int64_t n = out.numel(), blocks = (n + kBlock - 1) / kBlock;
   const bool contiguous = out.is_contiguous();
-#pragma omp parallel for schedule(static) if (n >= cpu::kParallelGrain / 8 && !omp_in_parallel())
-  for (int64_t b = 0; b < blocks; ++b) {
-    philox::Block<kBlock> r;
-    const int64_t first = b * kBlock, count = std::min<int64_t>(kBlock, n - first);
-    philox::draw_block_avx2(seed, offset + uint64_t(first), r);
+  for_each_counter_block(out.numel(), seed, offset, [&](int64_t first, int64_t count, const auto& r) {
     for (int l = 0; l < count; ++l) o[contiguous ? first + l : element_offset(out, first + l)] = gen(r.lane(l));
-  }
+  });
 }
 
 /// The f32 draws of U[0, 1) into contiguous memory: uniform_f32 of word 0, eight lanes at a
 /// time (the generic path's per-element scaling in double is the identity here, and cost as
 /// much as the Philox rounds; Gumbel noise draws these).
 void fill_unit_uniform_f32(float* o, int64_t n, uint64_t seed, uint64_t offset) {
-  constexpr int kBlock = 16;
-  const int64_t blocks = (n + kBlock - 1) / kBlock;
   const __m256 scale = _mm256_set1_ps(1.0f / 16777216.0f);
-#pragma omp parallel for schedule(static) if (n >= cpu::kParallelGrain / 8 && !omp_in_parallel())
-  for (int64_t b = 0; b < blocks; ++b) {
-    philox::Block<kBlock> r;
-    const int64_t first = b * kBlock, count = std::min<int64_t>(kBlock, n - first);
-    philox::draw_block_avx2(seed, offset + uint64_t(first), r);
-    if (count < kBlock) {
+  for_each_counter_block(n, seed, offset, [&](int64_t first, int64_t count, const auto& r) {
+    if (count < kCounterBlock) {
       for (int l = 0; l < count; ++l) o[first + l] = philox::uniform_f32(r.w[0][l]);
-      continue;
+      return;
     }
-    for (int v = 0; v < kBlock; v += 8) {
+    for (int v = 0; v < kCounterBlock; v += 8) {
       const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.w[0] + v));
       // (w >> 8) < 2^24 converts exactly; the scale is a power of two: as uniform_f32.
       _mm256_storeu_ps(o + first + v, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(w, 8)), scale));
     }
-  }
+  });
 }
 
 void check_probs_row(const double* w, int64_t cats, bool replacement, int64_t samples, int64_t row) {

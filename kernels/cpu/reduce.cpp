@@ -139,10 +139,6 @@ std::optional<OuterInnerSum> outer_inner_sum(const View& x, const View& out) {
   return s;
 }
 
-/// Walks x in memory order, so the A blocks stream instead of being revisited once per
-/// output (a per-channel walk over a [250, 32, 14, 14] gradient ran at a third of the
-/// speed). Each output still adds its elements in the order a, then b; only a run of b
-/// >= 16 is split into 8 partial sums (as sum_block does). Threads split the outputs.
 /// Column sums (b = 1: [A, K] summed over A, as for linear layers' bias gradients or a
 /// sum over a leading dim): the outputs go in chunks that fit in L1, each chunk's double
 /// accumulators taking one row after another in a loop the compiler vectorises (a
@@ -168,6 +164,10 @@ void sum_columns(const OuterInnerSum& s, const T* xs, T* os) {
   }
 }
 
+/// Walks x in memory order, so the A blocks stream instead of being revisited once per
+/// output (a per-channel walk over a [250, 32, 14, 14] gradient ran at a third of the
+/// speed). Each output still adds its elements in the order a, then b; only a run of b
+/// >= 16 is split into 8 partial sums (as sum_block does). Threads split the outputs.
 template <class T, bool Square>
 void sum_outer_inner(const OuterInnerSum& s, const T* xs, T* os) {
   if (s.b == 1) return sum_columns<T, Square>(s, xs, os);
