@@ -1,6 +1,5 @@
 // glassbox bench MODEL: times training steps of a model.
 #include "examples/glassbox/verb_parsing.h"
-#include "trainers/model_registry.h"
 
 namespace glassbox::cli {
 
@@ -15,22 +14,15 @@ int bench_verb(const Args& args) {
       ("device", po::value<std::string>(), "cpu, cuda or cuda:N")
       ("profile", po::bool_switch(), "also print the time per op kind (forward and backward) of a step");
   // clang-format on
-  spec.hidden.add_options()("model", po::value<std::string>());
-  spec.positional.add("model", 1);
-  ParsedVerb parsed = parse_verb(spec, args);
-  if (parsed.help) {
-    print_verb_help(spec);
-    return 0;
-  }
-  if (parsed.values.count("model") == 0)
-    throw UsageError("which model? usage: glassbox bench MODEL (see `glassbox models`)");
-  const ModelEntry& model = require_model(parsed.values["model"].as<std::string>());
+  const std::optional<ModelVerb> verb = parse_model_verb(spec, args);
+  if (!verb) return 0;
+  const ParsedVerb& parsed = verb->parsed;
+  const ModelEntry& model = verb->model;
   const int64_t steps = parsed.values["steps"].as<int64_t>();
   if (steps <= 0) throw UsageError("--steps must be positive, got " + std::to_string(steps));
-  Args overrides = shortcut_overrides(parsed.values, {"threads", "device"});
-  overrides.insert(overrides.end(), parsed.overrides.begin(), parsed.overrides.end());
-  const Config config = resolve_config(
-      model.schema, parsed.values.count("config") ? parsed.values["config"].as<std::string>() : "", overrides);
+  const Config config =
+      resolve_config(model.schema, parsed.values.count("config") ? parsed.values["config"].as<std::string>() : "",
+                     command_line_overrides(parsed, {"threads", "device"}));
   apply_runtime_settings(config);
   if (!model.bench) throw UsageError("model '" + model.name + "' does not support `glassbox bench`");
   model.bench({config, steps, parsed.values["profile"].as<bool>()});

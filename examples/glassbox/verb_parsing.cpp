@@ -47,6 +47,20 @@ void print_verb_help(const VerbSpec& spec) {
   }
 }
 
+std::optional<ModelVerb> parse_model_verb(VerbSpec& spec, const Args& args) {
+  spec.hidden.add_options()("model", po::value<std::string>());
+  spec.positional.add("model", 1);
+  ParsedVerb parsed = parse_verb(spec, args);
+  if (parsed.help) {
+    print_verb_help(spec);
+    return std::nullopt;
+  }
+  if (parsed.values.count("model") == 0)
+    throw UsageError("which model? usage: glassbox " + spec.name + " MODEL (see `glassbox models`)");
+  const ModelEntry& model = require_model(parsed.values["model"].as<std::string>());
+  return ModelVerb{std::move(parsed), model};
+}
+
 Args shortcut_overrides(const po::variables_map& values, const std::vector<std::string>& flags) {
   Args out;
   for (const std::string& flag : flags) {
@@ -54,6 +68,12 @@ Args shortcut_overrides(const po::variables_map& values, const std::vector<std::
     out.push_back("--" + flag);
     out.push_back(values[flag].as<std::string>());
   }
+  return out;
+}
+
+Args command_line_overrides(const ParsedVerb& parsed, const std::vector<std::string>& flags) {
+  Args out = shortcut_overrides(parsed.values, flags);
+  out.insert(out.end(), parsed.overrides.begin(), parsed.overrides.end());
   return out;
 }
 

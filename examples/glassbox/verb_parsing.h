@@ -1,11 +1,13 @@
 #pragma once
 // Command-line parsing shared by the verbs, on Boost.Program_options.
 #include <boost/program_options.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "examples/glassbox/verbs.h"
 #include "trainers/config.h"
+#include "trainers/model_registry.h"
 
 namespace glassbox::cli {
 
@@ -40,9 +42,23 @@ ParsedVerb parse_verb(VerbSpec& spec, const Args& args);
 /// Prints the verb's --help text.
 void print_verb_help(const VerbSpec& spec);
 
+/// A verb on a model (`glassbox train MODEL`, `glassbox bench MODEL`): its parsed command
+/// line and the model it names.
+struct ModelVerb {
+  ParsedVerb parsed;
+  const ModelEntry& model;
+};
+
+/// Adds the positional MODEL to `spec`, parses `args` and looks the model up; a missing or
+/// unknown model is a UsageError. Nothing after printing --help.
+std::optional<ModelVerb> parse_model_verb(VerbSpec& spec, const Args& args);
+
 /// Config overrides for the flags a verb declares as shortcuts for config keys
 /// (--epochs N is --epochs N on the config; --data-dir D sets data_dir), in a fixed order.
 Args shortcut_overrides(const po::variables_map& values, const std::vector<std::string>& flags);
+
+/// The shortcut flags' overrides followed by the verb's own `--KEY VALUE` pairs (those win).
+Args command_line_overrides(const ParsedVerb& parsed, const std::vector<std::string>& flags);
 
 /// Schema defaults, then `config_file` (when not empty), then `overrides`.
 Config resolve_config(const ConfigSchema& schema, const std::string& config_file, const Args& overrides);

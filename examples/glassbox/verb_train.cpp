@@ -3,7 +3,6 @@
 #include <iostream>
 
 #include "examples/glassbox/verb_parsing.h"
-#include "trainers/model_registry.h"
 #include "trainers/run_folder.h"
 
 namespace glassbox::cli {
@@ -29,17 +28,11 @@ int train_verb(const Args& args) {
       ("data-dir", po::value<std::string>(), "folder with the data set's files")
       ("resume", po::bool_switch(), "continue the run in --out from its last checkpoint");
   // clang-format on
-  spec.hidden.add_options()("model", po::value<std::string>());
-  spec.positional.add("model", 1);
-  ParsedVerb parsed = parse_verb(spec, args);
-  if (parsed.help) {
-    print_verb_help(spec);
-    return 0;
-  }
-  if (parsed.values.count("model") == 0)
-    throw UsageError("which model? usage: glassbox train MODEL (see `glassbox models`)");
-  const std::string name = parsed.values["model"].as<std::string>();
-  const ModelEntry& model = require_model(name);
+  const std::optional<ModelVerb> verb = parse_model_verb(spec, args);
+  if (!verb) return 0;
+  const ParsedVerb& parsed = verb->parsed;
+  const ModelEntry& model = verb->model;
+  const std::string& name = model.name;
   const bool resume = parsed.values["resume"].as<bool>();
   if (resume && parsed.values.count("out") == 0)
     throw UsageError("--resume needs --out RUN_FOLDER, the run to continue");
@@ -47,12 +40,10 @@ int train_verb(const Args& args) {
                                         ? std::filesystem::path(parsed.values["out"].as<std::string>())
                                         : RunFolder::default_path(name);
 
-  Args overrides = shortcut_overrides(parsed.values, kShortcuts);
-  overrides.insert(overrides.end(), parsed.overrides.begin(), parsed.overrides.end());
   std::string config_file = parsed.values.count("config") ? parsed.values["config"].as<std::string>() : "";
   // A resumed run keeps its saved configuration unless another is given.
   if (resume && config_file.empty()) config_file = (out / "config.cfg").string();
-  const Config config = resolve_config(model.schema, config_file, overrides);
+  const Config config = resolve_config(model.schema, config_file, command_line_overrides(parsed, kShortcuts));
   apply_runtime_settings(config);
 
   const RunFolder run = RunFolder::create(out, resume);

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/libmvec.h"
 #include "kernels/cpu/onednn_eltwise.h"
 #include "kernels/cpu/strided_loop.h"
 
@@ -27,10 +28,6 @@ template <class T>
 T softplus(T x) {  // log(1 + e^x) without overflow
   return x > T(20) ? x : std::log1p(std::exp(x));
 }
-
-// glibc's vector math library (libmvec): eight logf at once with AVX2, within a few ulp of
-// libm's logf and, unlike oneDNN's eltwise log, exact near 1.
-extern "C" __m256 _ZGVdN8v_logf(__m256 x);
 
 /// Gumbel(0, 1) noise from one uniform draw, kept off log(0).
 template <class T>

@@ -10,6 +10,7 @@
 
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/dim_lines.h"
+#include "kernels/cpu/libmvec.h"
 
 namespace glassbox::kernels {
 
@@ -37,10 +38,6 @@ inline void softmax_line(const T* x, int64_t xs, T* out, int64_t os, int64_t n, 
     for (int64_t i = 0; i < n; ++i) out[i * os] *= inv;
   }
 }
-
-// glibc's vector math library (libmvec): eight expf at once with AVX2, within an ulp or so
-// of libm's expf (which the scalar loops above call once per element).
-extern "C" __m256 _ZGVdN8v_expf(__m256 x);
 
 /// The lanes below `count` (of 8) set: the mask of a line's last, partial vector.
 inline __m256i lane_mask(int64_t count) {
@@ -70,10 +67,14 @@ inline __m256 exp_nonpositive(__m256 d) {
   return _mm256_andnot_ps(tiny, _ZGVdN8v_expf(_mm256_max_ps(floor, d)));
 }
 
+/// Lanes 0-3 and 4-7 of a float vector, widened to double.
+inline __m256d low_lanes_pd(__m256 v) { return _mm256_cvtps_pd(_mm256_castps256_ps128(v)); }
+inline __m256d high_lanes_pd(__m256 v) { return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)); }
+
 /// The sum of a vector's eight floats added into two double accumulators (lanes 0-3, 4-7).
 inline void add_to_double(__m256 v, __m256d& lo, __m256d& hi) {
-  lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
-  hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+  lo = _mm256_add_pd(lo, low_lanes_pd(v));
+  hi = _mm256_add_pd(hi, high_lanes_pd(v));
 }
 
 inline double horizontal_sum(__m256d lo, __m256d hi) {
@@ -129,10 +130,8 @@ inline void softmax_backward_line_f32(const float* g, const float* y, float* out
   __m256d sum_lo = _mm256_setzero_pd(), sum_hi = _mm256_setzero_pd();
   for (int64_t i = 0; i < n; i += 8) {
     const __m256 gv = load_lanes(g + i, n - i, 0.0f), yv = load_lanes(y + i, n - i, 0.0f);
-    sum_lo = _mm256_add_pd(sum_lo, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(gv)),
-                                                 _mm256_cvtps_pd(_mm256_castps256_ps128(yv))));
-    sum_hi = _mm256_add_pd(sum_hi, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(gv, 1)),
-                                                 _mm256_cvtps_pd(_mm256_extractf128_ps(yv, 1))));
+    sum_lo = _mm256_add_pd(sum_lo, _mm256_mul_pd(low_lanes_pd(gv), low_lanes_pd(yv)));
+    sum_hi = _mm256_add_pd(sum_hi, _mm256_mul_pd(high_lanes_pd(gv), high_lanes_pd(yv)));
   }
   const __m256 total = _mm256_set1_ps(float(horizontal_sum(sum_lo, sum_hi)));
   for (int64_t i = 0; i < n; i += 8)
