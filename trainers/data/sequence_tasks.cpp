@@ -78,14 +78,17 @@ TaskShape task_shape(const SequenceTaskOptions& o) {
   throw UsageError("unknown sequence task '" + t + "' (known: reverse, hist, double_hist, sort, most_freq, dyck1, dyck2, induction)");
 }
 
-// A random balanced string (the paper's sample_dyck): wrap or append pairs, then random
-// brackets up to the length, so about half the inputs start with a long valid prefix.
-std::vector<std::string> sample_dyck(Draws& d, const TaskShape& s) {
+// The valid half of the Dyck inputs, as the paper's code draws them (sample_dyck, with its
+// --min_length = --max_length = n_ctx): n_ctx / 2 bracket pairs, each of a random type and
+// either appended or wrapped around the string so far, then cut to the content length. For
+// length 16 that is 8 pairs cut to 15 symbols: every prefix is valid (P or T) and the
+// whole is one closing bracket short of balanced. Only a shorter string would be padded
+// with random brackets.
+std::vector<std::string> sample_dyck(Draws& d, const TaskShape& s, int64_t n_ctx) {
   const int64_t len = s.max_len;
   std::vector<std::string> w;
-  const int64_t pairs = d.between(1, len / 2);
   const int64_t types = int64_t(s.content.size()) / 2;
-  for (int64_t i = 0; i < pairs; ++i) {
+  for (int64_t i = 0; i < n_ctx / 2; ++i) {
     const int64_t b = d.below(types);
     const std::string open = s.content[size_t(2 * b)], close = s.content[size_t(2 * b + 1)];
     if (d.coin()) {
@@ -96,6 +99,7 @@ std::vector<std::string> sample_dyck(Draws& d, const TaskShape& s) {
       w.push_back(close);
     }
   }
+  if (int64_t(w.size()) > len) w.resize(size_t(len));
   while (int64_t(w.size()) < len) w.push_back(s.content[size_t(d.below(int64_t(s.content.size())))]);
   return w;
 }
@@ -141,7 +145,7 @@ SequenceExample sample(Draws& d, const SequenceTaskOptions& o, const TaskShape& 
     if (d.coin()) {
       for (int64_t i = 0; i < s.max_len; ++i) w.push_back(s.content[size_t(d.below(int64_t(s.content.size())))]);
     } else {
-      w = sample_dyck(d, s);
+      w = sample_dyck(d, s, o.max_length);
     }
   } else {
     const int64_t len = d.between(s.min_len, s.max_len);
