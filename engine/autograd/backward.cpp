@@ -16,11 +16,23 @@ namespace glassbox {
 
 namespace {
 
+/// Whether `t` is the only tensor on its storage and covers all of it, so that adding into
+/// it in place changes nothing anyone else can see.
+bool sole_owner(const Tensor& t) {
+  return t.impl_ptr().use_count() == 1 && t.storage().use_count() == 1 && t.offset() == 0 && t.is_contiguous() &&
+         t.storage()->nbytes() == size_t(t.numel()) * dtype_size(t.dtype());
+}
+
 void accumulate(Node* node, Tensor grad) {
-  if (!node->grad_buffer_.defined()) {
-    node->grad_buffer_ = std::move(grad);
+  Tensor& buffer = node->grad_buffer_;
+  if (!buffer.defined()) {
+    buffer = std::move(grad);
+  } else if (sole_owner(buffer) && buffer.shape() == grad.shape() && buffer.dtype() == grad.dtype()) {
+    // A variable read by many ops (Transformer Programs' residual stream) gets many full-size
+    // gradients: summing them into the first one's memory saves a buffer and a pass each.
+    buffer.add_(grad);
   } else {
-    node->grad_buffer_ = node->grad_buffer_ + grad;
+    buffer = buffer + grad;
   }
 }
 

@@ -4,6 +4,7 @@
 #include "engine/autograd/grad_mode.h"
 #include "engine/ops/activation.h"
 #include "engine/ops/elementwise.h"
+#include "engine/ops/index.h"
 #include "engine/ops/reduce.h"
 #include "tests/support/gradcheck.h"
 
@@ -35,6 +36,28 @@ TEST(Autograd, SharedSubgraphGetsBothContributions) {
   Tensor z = ops::sum(y + y * 2.0);  // 3 x^2
   z.backward();
   EXPECT_DOUBLE_EQ(x.grad().item(), 18.0);
+}
+
+TEST(Autograd, ManyGradientsOfOneTensorSumWithoutTouchingSharedOnes) {
+  // The engine sums a node's gradients in place when it owns the first one alone; a gradient
+  // that is a view (concat's backward), the same tensor twice (y + y), or the caller's own
+  // gradient must be summed into new memory instead.
+  Tensor x = Tensor::from_vector<double>({1, 2}, {2}, {DType::f64});
+  x.set_requires_grad();
+  Tensor y = x * 1.0;
+  Tensor joined = ops::concat({y, y * 2.0, y}, 0);          // views of one gradient
+  Tensor total = ops::sum(joined * 1.0) + ops::sum(y + y) + ops::sum(y * 3.0);
+  total.backward();
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{9, 9}));
+
+  Tensor a = Tensor::from_vector<double>({1, 2}, {2}, {DType::f64});
+  a.set_requires_grad();
+  Tensor b = a * 1.0;
+  Tensor out = b + b * 2.0;
+  Tensor seed = Tensor::from_vector<double>({1, 10}, {2}, {DType::f64});
+  out.backward(seed);
+  EXPECT_EQ(seed.to_vector<double>(), (std::vector<double>{1, 10}));
+  EXPECT_EQ(a.grad().to_vector<double>(), (std::vector<double>{3, 30}));
 }
 
 TEST(Autograd, NoGradGuardStopsRecording) {
