@@ -52,6 +52,10 @@ class CudaBackend final : public Backend {
   void sgd_update(const View& param, const View& grad, const View* momentum_buffer, const SgdHyper& h) override;
   void adam_update(const View& param, const View& grad, const View& exp_avg, const View& exp_avg_sq, const AdamHyper& h) override;
   void adadelta_update(const View& param, const View& grad, const View& square_avg, const View& acc_delta, const AdadeltaHyper& h) override;
+  bool batch_norm_forward(const View& x, const View* weight, const View* bias, double eps, const View& y,
+                          const View& mean, const View& var) override;
+  bool batch_norm_backward(const View& g, const View& x, const View& mean, const View& rstd, const View* weight,
+                           const View* gx, const View* gw, const View* gb) override;
 
  private:
   int device_;

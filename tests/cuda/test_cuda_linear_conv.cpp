@@ -455,14 +455,16 @@ TEST(CudaAvgPool2d, MatchesCpuForwardAndGradients) {
   }
 }
 
-// Batch norm in training is a fused kernel each way on the CPU and composed from the
-// elementwise and reduction kernels on the GPU: both must agree, running statistics included.
+// Batch norm in training is a fused kernel each way on both backends (the GPU's sums its
+// partial sums per channel in double): they must agree, running statistics included. The
+// shapes cover one value per channel and batch (S = 1), one partial sum per channel, and
+// several (64 x 20 x 20 = 25,600 values per channel).
 TEST(CudaBatchNorm, TrainingAndEvalMatchCpuWithRunningStatistics) {
   GLASSBOX_REQUIRE_CUDA();
   for (DType t : kFloating) {
     SCOPED_TRACE(dtype_name(t));
     const Tolerance tol = default_tolerance(t);
-    for (const Shape& shape : {Shape{4, 3, 5, 6}, Shape{6, 5}, Shape{2, 4, 33, 3}}) {
+    for (const Shape& shape : {Shape{4, 3, 5, 6}, Shape{6, 5}, Shape{2, 4, 33, 3}, Shape{64, 3, 20, 20}}) {
       SCOPED_TRACE(shape.str());
       const int64_t c = shape[1];
       for (bool affine : {true, false}) {
@@ -491,6 +493,19 @@ TEST(CudaBatchNorm, TrainingAndEvalMatchCpuWithRunningStatistics) {
       }
     }
   }
+}
+
+TEST(CudaBatchNorm, VarianceStaysExactFarFromZero) {
+  // Values near 1000 with a spread of 3: a sum of squares about zero would lose the variance
+  // to cancellation; the kernel sums around the channel's first value instead.
+  GLASSBOX_REQUIRE_CUDA();
+  const Tensor x = random_input({32, 2, 16, 16}, 64, DType::f64, true, 1000.0, 1003.0);
+  const std::vector<Tensor> in{x, random_input({2}, 65, DType::f64, true, 0.5, 1.5),
+                               random_input({2}, 66, DType::f64)};
+  auto fn = [](const std::vector<Tensor>& v) {
+    return ops::batch_norm(v[0], Tensor(), Tensor(), v[1], v[2], true, 0.1, 1e-5);
+  };
+  EXPECT_TRUE(op_parity(fn, in, testing::f64_tolerance()));
 }
 
 TEST(CudaPool2d, EmptyBatch) {
