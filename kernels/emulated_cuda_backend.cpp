@@ -231,6 +231,20 @@ class EmulatedCudaBackend final : public Backend {
     owns(acc_delta, "adadelta_update");
     cpu_.adadelta_update(param, grad, square_avg, acc_delta, h);
   }
+  // The GPU has fused batch norm kernels too (kernels/cuda/batch_norm.cu): the emulated
+  // device takes the same path through the op.
+  bool batch_norm_forward(const View& x, const View* weight, const View* bias, double eps, const View& y,
+                          const View& mean, const View& var) override {
+    for (const View* v : {&x, weight, bias, &y, &mean, &var})
+      if (v) owns(*v, "batch_norm_forward");
+    return cpu_.batch_norm_forward(x, weight, bias, eps, y, mean, var);
+  }
+  bool batch_norm_backward(const View& g, const View& x, const View& mean, const View& rstd, const View* weight,
+                           const View* gx, const View* gw, const View* gb) override {
+    for (const View* v : {&g, &x, &mean, &rstd, weight, gx, gw, gb})
+      if (v) owns(*v, "batch_norm_backward");
+    return cpu_.batch_norm_backward(g, x, mean, rstd, weight, gx, gw, gb);
+  }
 
  private:
   /// The view must lie inside one block this device allocated.
