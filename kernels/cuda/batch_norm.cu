@@ -31,6 +31,11 @@ bool channel_layout(const View& v, ChannelLayout& l) {
   return true;
 }
 
+/// x's layout, when x is a non-empty contiguous f32 or f64 [N, C, S] the kernels take.
+bool input_layout(const View& x, ChannelLayout& l) {
+  return (x.dtype == DType::f32 || x.dtype == DType::f64) && channel_layout(x, l) && l.count() >= 1 && l.c >= 1;
+}
+
 bool same_layout(const View& v, const ChannelLayout& l, DType dtype) {
   ChannelLayout o;
   return v.dtype == dtype && channel_layout(v, o) && o.n == l.n && o.c == l.c && o.s == l.s;
@@ -44,11 +49,6 @@ bool is_channel_vector(const View* v, const ChannelLayout& l, DType dtype) {
 constexpr int kStatThreads = 256;
 constexpr int64_t kValuesPerPartial = 4096;
 constexpr int64_t kMaxPartials = 64;
-
-/// Shares of each channel's values, one block each: a few thousand values per block, at most 64.
-int64_t partials_for(const ChannelLayout& l) {
-  return std::clamp<int64_t>((l.count() + kValuesPerPartial - 1) / kValuesPerPartial, 1, kMaxPartials);
-}
 
 /// Sums a and b over the block (kStatThreads threads); thread 0 gets the totals.
 __device__ void block_sum2(double& a, double& b) {
@@ -99,6 +99,25 @@ __global__ void channel_partials(const T* __restrict__ x, const T* __restrict__ 
     out[(c * gridDim.y + p) * 2] = a;
     out[(c * gridDim.y + p) * 2 + 1] = b;
   }
+}
+
+/// Each channel's partial sums, in scratch slot 0: its values are split into `count` shares
+/// of `per` values (a few thousand each, at most 64 shares), a block each.
+struct Partials {
+  int64_t count = 0, per = 0;
+  double* sums = nullptr;
+};
+
+template <class T, bool kBackward>
+Partials launch_partials(const ChannelLayout& l, const T* x, const T* g, const T* mean) {
+  Partials p;
+  p.count = std::clamp<int64_t>((l.count() + kValuesPerPartial - 1) / kValuesPerPartial, 1, kMaxPartials);
+  p.per = (l.count() + p.count - 1) / p.count;
+  p.sums = static_cast<double*>(scratch(size_t(l.c * p.count * 2) * sizeof(double), 0));
+  channel_partials<T, kBackward><<<dim3(unsigned(l.c), unsigned(p.count)), kStatThreads, 0, stream()>>>(
+      x, g, mean, l, p.per, p.sums);
+  GLASSBOX_CUDA_LAUNCHED();
+  return p;
 }
 
 /// Sums channel c's partials in order.
@@ -188,24 +207,18 @@ unsigned coefficient_threads(const ChannelLayout& l) { return unsigned(std::clam
 bool CudaBackend::batch_norm_forward(const View& x, const View* weight, const View* bias, double eps, const View& y,
                                      const View& mean, const View& var) {
   ChannelLayout l;
-  if (!channel_layout(x, l) || !same_layout(y, l, x.dtype) || !is_channel_vector(weight, l, x.dtype) ||
+  if (!input_layout(x, l) || !same_layout(y, l, x.dtype) || !is_channel_vector(weight, l, x.dtype) ||
       !is_channel_vector(bias, l, x.dtype) || !is_channel_vector(&mean, l, x.dtype) ||
       !is_channel_vector(&var, l, x.dtype))
     return false;
-  if ((x.dtype != DType::f32 && x.dtype != DType::f64) || l.count() < 1 || l.c < 1) return false;
   set_device(device_);
   dispatch_floating(x.dtype, "batch_norm_forward", [&](auto zero) {
     using T = decltype(zero);
-    const int64_t partial_count = partials_for(l);
-    const int64_t per_partial = (l.count() + partial_count - 1) / partial_count;
-    auto* partials = static_cast<double*>(scratch(size_t(l.c * partial_count * 2) * sizeof(double), 0));
+    const Partials p = launch_partials<T, false>(l, x.ptr<T>(), nullptr, nullptr);
     auto* coef = static_cast<T*>(scratch(size_t(l.c * 2) * sizeof(T), 1));
-    channel_partials<T, false><<<dim3(unsigned(l.c), unsigned(partial_count)), kStatThreads, 0, stream()>>>(
-        x.ptr<T>(), nullptr, nullptr, l, per_partial, partials);
-    GLASSBOX_CUDA_LAUNCHED();
-    forward_coefficients<T><<<1, coefficient_threads(l), 0, stream()>>>(
-        x.ptr<T>(), partials, partial_count, l, ptr_or_null<T>(weight), ptr_or_null<T>(bias), eps, mean.ptr<T>(),
-        var.ptr<T>(), coef);
+    forward_coefficients<T><<<1, coefficient_threads(l), 0, stream()>>>(x.ptr<T>(), p.sums, p.count, l,
+                                                                        ptr_or_null<T>(weight), ptr_or_null<T>(bias),
+                                                                        eps, mean.ptr<T>(), var.ptr<T>(), coef);
     GLASSBOX_CUDA_LAUNCHED();
     normalize_kernel<T><<<blocks_for(l.n * l.c * l.s), kThreads, 0, stream()>>>(x.ptr<T>(), coef, l, y.ptr<T>());
     GLASSBOX_CUDA_LAUNCHED();
@@ -216,25 +229,19 @@ bool CudaBackend::batch_norm_forward(const View& x, const View* weight, const Vi
 bool CudaBackend::batch_norm_backward(const View& g, const View& x, const View& mean, const View& rstd,
                                       const View* weight, const View* gx, const View* gw, const View* gb) {
   ChannelLayout l;
-  if (!channel_layout(x, l) || !same_layout(g, l, x.dtype) || (gx && !same_layout(*gx, l, x.dtype)) ||
+  if (!input_layout(x, l) || !same_layout(g, l, x.dtype) || (gx && !same_layout(*gx, l, x.dtype)) ||
       !is_channel_vector(&mean, l, x.dtype) || !is_channel_vector(&rstd, l, x.dtype) ||
       !is_channel_vector(weight, l, x.dtype) || !is_channel_vector(gw, l, x.dtype) ||
       !is_channel_vector(gb, l, x.dtype))
     return false;
-  if ((x.dtype != DType::f32 && x.dtype != DType::f64) || l.count() < 1 || l.c < 1) return false;
   set_device(device_);
   dispatch_floating(x.dtype, "batch_norm_backward", [&](auto zero) {
     using T = decltype(zero);
-    const int64_t partial_count = partials_for(l);
-    const int64_t per_partial = (l.count() + partial_count - 1) / partial_count;
-    auto* partials = static_cast<double*>(scratch(size_t(l.c * partial_count * 2) * sizeof(double), 0));
+    const Partials p = launch_partials<T, true>(l, x.ptr<T>(), g.ptr<T>(), mean.ptr<T>());
     auto* coef = static_cast<T*>(scratch(size_t(l.c * 3) * sizeof(T), 1));
-    channel_partials<T, true><<<dim3(unsigned(l.c), unsigned(partial_count)), kStatThreads, 0, stream()>>>(
-        x.ptr<T>(), g.ptr<T>(), mean.ptr<T>(), l, per_partial, partials);
-    GLASSBOX_CUDA_LAUNCHED();
-    backward_coefficients<T><<<1, coefficient_threads(l), 0, stream()>>>(
-        partials, partial_count, l, mean.ptr<T>(), rstd.ptr<T>(), ptr_or_null<T>(weight),
-        ptr_or_null<T>(gw), ptr_or_null<T>(gb), coef);
+    backward_coefficients<T><<<1, coefficient_threads(l), 0, stream()>>>(p.sums, p.count, l, mean.ptr<T>(),
+                                                                         rstd.ptr<T>(), ptr_or_null<T>(weight),
+                                                                         ptr_or_null<T>(gw), ptr_or_null<T>(gb), coef);
     GLASSBOX_CUDA_LAUNCHED();
     if (gx) {
       input_grad_kernel<T><<<blocks_for(l.n * l.c * l.s), kThreads, 0, stream()>>>(g.ptr<T>(), x.ptr<T>(), coef, l,
