@@ -8,6 +8,8 @@
 
 #include "engine/io/json_file.h"
 #include "engine/io/safetensors.h"
+#include "engine/autograd/grad_mode.h"
+#include "engine/ops/index.h"
 #include "engine/ops/random.h"
 #include "engine/optim/clip_grad.h"
 #include "engine/storage.h"
@@ -37,6 +39,19 @@ class InterruptScope {
 
 constexpr const char* kModelPrefix = "model.";
 constexpr const char* kOptimPrefix = "optim.";
+
+/// The step's loss, then its scalars, brought to the host in one transfer (as doubles).
+std::vector<double> step_values(const StepResult& r) {
+  NoGradGuard no_grad;
+  if (r.scalars.empty()) return {r.loss.item()};
+  std::vector<Tensor> parts{r.loss.detach().reshape({}).to(DType::f64)};
+  for (const auto& [name, value] : r.scalars) {
+    if (!value.defined() || value.numel() != 1)
+      throw std::logic_error("step scalar '" + name + "' must be a tensor with one element");
+    parts.push_back(value.detach().reshape({}).to(DType::f64).to(r.loss.device()));
+  }
+  return ops::stack(parts, 0).to_vector<double>();
+}
 
 }  // namespace
 
@@ -171,11 +186,13 @@ TrainSummary Trainer::fit(int64_t batches, const IndexedStepFn& step, const Epoc
       if (options_.max_grad_norm > 0) r.metrics["grad_norm"] = optim::clip_grad_norm_(trained_parameters(), options_.max_grad_norm);
       optimizer_.step();
       ++pos.step;
-      const double loss = r.loss.item();
+      nlohmann::json record = r.metrics;
+      const std::vector<double> values = step_values(r);
+      const double loss = values[0];
+      for (size_t i = 0; i < r.scalars.size(); ++i) record[r.scalars[i].first] = values[i + 1];
       loss_sum += loss;
       ++loss_count;
       if (bar) bar->update(pos.batch + 1, loss_sum / double(loss_count));
-      nlohmann::json record = r.metrics;
       record["step"] = pos.step;
       record["epoch"] = pos.epoch + double(pos.batch + 1) / double(batches);
       record["loss"] = loss;

@@ -31,10 +31,14 @@ struct TrainerOptions {
   double max_grad_norm = 0;
 };
 
-/// What one step reports: the loss to minimise and scalars to log with it.
+/// What one step reports: the loss to minimise and what to log with it.
 struct StepResult {
   Tensor loss;
-  nlohmann::json metrics = nlohmann::json::object();
+  nlohmann::json metrics = nlohmann::json::object();  // host values (e.g. the temperature)
+  /// Values still on the step's device (loss terms as 0-d tensors, detached): the trainer reads
+  /// them with the loss, in one transfer after the optimiser step, so that on a GPU the step
+  /// never stops to wait for a number it only logs.
+  std::vector<std::pair<std::string, Tensor>> scalars = {};
 };
 
 /// Computes the loss of a batch of epoch `epoch` (0-based).

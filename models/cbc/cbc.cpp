@@ -164,7 +164,7 @@ CbcLoss CbcNet::loss(const CbcOutput& out, const Tensor& labels) const {
   }
   NoGradGuard no_grad;
   if (!radius.defined()) radius = certified_radius(out, labels);
-  l.radius = ops::mean(radius).item();
+  l.radius = ops::mean(radius);
   return l;
 }
 

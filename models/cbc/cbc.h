@@ -44,7 +44,7 @@ struct CbcOutput {
 
 struct CbcLoss {
   Tensor total;        // scalar to back-propagate
-  double radius = 0;   // mean certified radius of the batch
+  Tensor radius;       // mean certified radius of the batch (0-d, detached)
 };
 
 class CbcNet : public nn::Module {

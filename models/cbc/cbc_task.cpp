@@ -243,7 +243,7 @@ void train_cbc(const TrainRequest& request) {
       loader,
       [&](const data::Batch& batch, int64_t) {
         CbcLoss l = model->loss(model->forward(batch.images), batch.labels);
-        return train::StepResult{l.total, {{"mean_radius", l.radius}}};
+        return train::StepResult{l.total, {}, {{"mean_radius", l.radius}}};
       },
       [&](int64_t epochs_done) {
         nlohmann::json m = nlohmann::json::object();

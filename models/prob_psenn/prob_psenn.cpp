@@ -185,11 +185,10 @@ ProbPsennLoss ProbPsenn::loss(const ProbPsennOutput& out, const Tensor& labels, 
     kl = vae_kl(out);
     l.total = l.total + kl * w.kl;
   }
-  NoGradGuard no_grad;
-  l.nll = nll.item();
-  l.reconstruction = rec.item();
-  l.r2 = r2.item();
-  l.kl = kl.defined() ? kl.item() : 0.0;
+  l.nll = nll.detach();
+  l.reconstruction = rec.detach();
+  l.r2 = r2.detach();
+  l.kl = kl.defined() ? kl.detach() : Tensor::zeros({}, {rec.dtype(), rec.device()});
   return l;
 }
 
@@ -203,9 +202,8 @@ ProbPsennLoss ProbPsenn::reconstruction_loss(const ProbPsennOutput& out, double 
     kl = vae_kl(out);
     l.total = l.total + kl * kl_weight;
   }
-  NoGradGuard no_grad;
-  l.reconstruction = rec.item();
-  l.kl = kl.defined() ? kl.item() : 0.0;
+  l.reconstruction = rec.detach();
+  l.kl = kl.defined() ? kl.detach() : Tensor::zeros({}, {rec.dtype(), rec.device()});
   return l;
 }
 

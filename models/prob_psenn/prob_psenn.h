@@ -58,7 +58,7 @@ struct ProbPsennOutput {
 
 struct ProbPsennLoss {
   Tensor total;
-  double nll = 0, reconstruction = 0, r2 = 0, kl = 0;
+  Tensor nll, reconstruction, r2, kl;  // the terms before weighting, detached (0-d; kl 0 without the VAE)
 };
 
 class ProbPsenn : public nn::Module {

@@ -240,10 +240,10 @@ void train_prob_psenn(const TrainRequest& request) {
       [&](const data::Batch& batch, int64_t epoch) {
         if (epoch < pretrain) {
           ProbPsennLoss l = model->reconstruction_loss(model->forward(batch.images, 0), weights.kl);
-          return train::StepResult{l.total, {{"rec", l.reconstruction}, {"kl", l.kl}}};
+          return train::StepResult{l.total, {}, {{"rec", l.reconstruction}, {"kl", l.kl}}};
         }
         ProbPsennLoss l = model->loss(model->forward(batch.images, train_samples), batch.labels, weights);
-        return train::StepResult{l.total, {{"nll", l.nll}, {"rec", l.reconstruction}, {"r2", l.r2}, {"kl", l.kl}}};
+        return train::StepResult{l.total, {}, {{"nll", l.nll}, {"rec", l.reconstruction}, {"r2", l.r2}, {"kl", l.kl}}};
       },
       [&](int64_t epochs_done) {
         nlohmann::json m = nlohmann::json::object();

@@ -119,11 +119,10 @@ ProtoNetLoss ProtoNet::loss(const ProtoNetOutput& out, const Tensor& images, con
   // R2: mean over latents of the distance to the nearest prototype.
   Tensor r2 = ops::mean(ops::amin(out.distances, {1}));
   l.total = ce * w.classification + rec * w.reconstruction + r1 * w.r1 + r2 * w.r2;
-  NoGradGuard no_grad;
-  l.classification = ce.item();
-  l.reconstruction = rec.item();
-  l.r1 = r1.item();
-  l.r2 = r2.item();
+  l.classification = ce.detach();
+  l.reconstruction = rec.detach();
+  l.r1 = r1.detach();
+  l.r2 = r2.detach();
   return l;
 }
 

@@ -49,7 +49,7 @@ struct ProtoNetOutput {
 
 struct ProtoNetLoss {
   Tensor total;  // scalar to back-propagate
-  double classification = 0, reconstruction = 0, r1 = 0, r2 = 0;
+  Tensor classification, reconstruction, r1, r2;  // the terms before weighting, detached (0-d)
 };
 
 class ProtoNet : public nn::Module {

@@ -136,8 +136,8 @@ void train_protonet(const TrainRequest& request) {
       [&](const data::Batch& batch, int64_t) {
         ProtoNetOutput out = model->forward(batch.images);
         ProtoNetLoss l = model->loss(out, batch.images, batch.labels, weights);
-        return train::StepResult{l.total,
-                                 {{"ce", l.classification}, {"rec", l.reconstruction}, {"r1", l.r1}, {"r2", l.r2}}};
+        return train::StepResult{
+            l.total, {}, {{"ce", l.classification}, {"rec", l.reconstruction}, {"r1", l.r1}, {"r2", l.r2}}};
       },
       [&](int64_t epochs_done) {
         nlohmann::json m = nlohmann::json::object();

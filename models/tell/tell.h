@@ -49,7 +49,6 @@ struct TellOutput {
 struct TellLoss {
   Tensor total;  // L_rec + L_clu
   Tensor rec_term, clu_term;  // the two scalars, differentiable
-  double reconstruction = 0, clustering = 0;
 };
 
 class Tell : public nn::Module {

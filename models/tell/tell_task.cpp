@@ -85,7 +85,7 @@ TellEvaluation train_one(const Config& config, const RunFolder& run, const data:
         current_epoch = epoch;
         TellOutput out = model->forward(batch.images, epoch);
         TellLoss l = model->loss(out, batch.images);
-        return train::StepResult{l.total, {{"rec", l.reconstruction}, {"clu", l.clustering}}};
+        return train::StepResult{l.total, {}, {{"rec", l.rec_term.detach()}, {"clu", l.clu_term.detach()}}};
       },
       [&](int64_t epochs_done) {
         nlohmann::json m = nlohmann::json::object();

@@ -190,7 +190,7 @@ TEST(ProbPsenn, LossTermsMatchThePaper) {
   double nll = 0;
   for (int64_t s = 0; s < 5; ++s)
     for (int64_t b = 0; b < 4; ++b) nll -= ls[size_t((s * 4 + b) * 3 + yv[size_t(b)])] / 20.0;
-  EXPECT_NEAR(l.nll, nll, 1e-5);
+  EXPECT_NEAR(l.nll.item(), nll, 1e-5);
   // R2: the mean of clip(-log q_y(z), -1, 1e4), each from the full-Gaussian formula.
   Tensor scales = net.prototype_scales();
   double r2 = 0;
@@ -200,13 +200,13 @@ TEST(ProbPsenn, LossTermsMatchThePaper) {
     Tensor lb = scales.narrow(0, yv[size_t(b)], 1).to(DType::f64);
     r2 += std::clamp(tril_gaussian_negative_log_density(zb, mb, lb).item(), -1.0, 1e4) / 4.0;
   }
-  EXPECT_NEAR(l.r2, r2, 1e-4 * (1 + std::abs(r2)));
+  EXPECT_NEAR(l.r2.item(), r2, 1e-4 * (1 + std::abs(r2)));
   const double rec = ops::mean(ops::square(out.reconstruction - out.input)).item();
-  EXPECT_NEAR(l.reconstruction, rec, 1e-6);
-  EXPECT_GT(l.kl, 0.0);
-  EXPECT_NEAR(l.total.item(), nll + 10 * rec + 0.05 * r2 + 0.05 * l.kl, 1e-4 * (1 + l.total.item()));
+  EXPECT_NEAR(l.reconstruction.item(), rec, 1e-6);
+  EXPECT_GT(l.kl.item(), 0.0);
+  EXPECT_NEAR(l.total.item(), nll + 10 * rec + 0.05 * r2 + 0.05 * l.kl.item(), 1e-4 * (1 + l.total.item()));
   ProbPsennLoss ae = net.reconstruction_loss(out, 0.05);
-  EXPECT_NEAR(ae.total.item(), rec + 0.05 * l.kl, 1e-5 * (1 + ae.total.item()));
+  EXPECT_NEAR(ae.total.item(), rec + 0.05 * l.kl.item(), 1e-5 * (1 + ae.total.item()));
 }
 
 TEST(ProbPsenn, FrozenClassWeightsGetNoGradient) {
@@ -277,8 +277,8 @@ TEST(ProbPsenn, LearnsASmallSubset) {
     double first = 0, last = 0;
     for (int step = 0; step < 25; ++step) {
       ProbPsennLoss l = net.loss(net.forward(b.images, 4), b.labels, {});
-      if (step == 0) first = l.nll;
-      last = l.nll;
+      if (step == 0) first = l.nll.item();
+      last = l.nll.item();
       opt.zero_grad();
       l.total.backward();
       opt.step();

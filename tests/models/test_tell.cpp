@@ -110,10 +110,10 @@ TEST(Tell, LossTermsMatchHandValues) {
   Tensor images = Tensor::zeros({2, 1, kSide, kSide});
   TellLoss l = net.loss(out, images);
   // L_rec = mean (0.5 - 0)^2 = 0.25.
-  EXPECT_NEAR(l.reconstruction, 0.25, 1e-7);
+  EXPECT_NEAR(l.rec_term.item(), 0.25, 1e-7);
   // L_clu = (0.01 / 0.001) * mean over 6 entries of (0.002 - delta c)
   //       = 10 * (6 * 0.002 - 0.0015 - 0.0018) / 6 = 10 * 0.00145 = 0.0145.
-  EXPECT_NEAR(l.clustering, 0.0145, 1e-7);
+  EXPECT_NEAR(l.clu_term.item(), 0.0145, 1e-7);
   EXPECT_NEAR(l.total.item(), 0.2645, 1e-6);
 
   // c = W z: the forward's scores are the cluster layer applied to the unit features.
@@ -214,8 +214,8 @@ TEST(Tell, LearnsOnASmallSyntheticSet) {
     for (int64_t b = 0; b < loader.num_batches(); ++b) {
       data::Batch batch = loader.batch(epoch, b);
       TellLoss l = net.loss(net.forward(batch.images, epoch), batch.images);
-      if (epoch == 0 && b == 0) first_rec = l.reconstruction;
-      last_rec = l.reconstruction;
+      if (epoch == 0 && b == 0) first_rec = l.rec_term.item();
+      last_rec = l.rec_term.item();
       opt.zero_grad();
       l.total.backward();
       opt.step();
@@ -239,7 +239,7 @@ TEST(Tell, EvaluationLossIsTheTrainingFormula) {
   TellEvaluation e = evaluate_tell(net, d);
   NoGradGuard ng;
   TellLoss l = net.loss(net.forward(d.images, 0), d.images);
-  EXPECT_NEAR(e.clustering_loss, l.clustering, 1e-6);
+  EXPECT_NEAR(e.clustering_loss, l.clu_term.item(), 1e-6);
   std::vector<int64_t> a = net.assign(net.encode(d.images)).to_vector<int64_t>();
   EXPECT_EQ(e.assignment, a);
 }
