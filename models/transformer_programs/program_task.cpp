@@ -119,7 +119,8 @@ ConfigSchema transformer_program_schema() {
       .add("max_grad_norm", ConfigType::real, "0",
            "clip the gradients' global norm to this before each step (0: off, as in the paper's scripts; its "
            "code's --max_grad_norm)")
-      .add("unembed_mask", ConfigType::boolean, "true", "never predict <unk> (<pad> is never predicted)")
+      .add("unembed_mask", ConfigType::boolean, "true",
+           "never predict <pad> or <unk> (the paper's --unembed_mask; its induction script turns it off)")
       .add("eval_every", ConfigType::integer, "10", "epochs between validation evaluations of the argmax model")
       .add("restarts", ConfigType::integer, "1",
            "independent runs with seeds seed, seed+1, ...; the best validation accuracy is kept (paper: 5)");
@@ -153,10 +154,14 @@ TransformerProgramOptions transformer_program_options(const Config& config, cons
   o.num_mlps = config.get_int("num_mlps");
   o.d_mlp = config.get_int("d_mlp");
   o.causal = data.causal;
-  o.masked_classes = {0};
-  if (config.get_bool("unembed_mask"))
+  // The paper's code (--unembed_mask, on by default) masks the <pad> and <unk> outputs; its
+  // induction script turns that off, and then every output, <pad> included, can be predicted.
+  o.masked_classes = {};
+  if (config.get_bool("unembed_mask")) {
+    o.masked_classes.push_back(0);  // <pad>
     for (size_t c = 1; c < data.labels.size(); ++c)
       if (data.labels[c] == data::kUnk) o.masked_classes.push_back(int64_t(c));
+  }
   return o;
 }
 
