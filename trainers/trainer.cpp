@@ -6,9 +6,9 @@
 #include <iostream>
 #include <stdexcept>
 
+#include "engine/autograd/grad_mode.h"
 #include "engine/io/json_file.h"
 #include "engine/io/safetensors.h"
-#include "engine/autograd/grad_mode.h"
 #include "engine/ops/index.h"
 #include "engine/ops/random.h"
 #include "engine/optim/clip_grad.h"
