@@ -32,6 +32,13 @@ bool better(const RestartCriterion& criterion, const RestartOutcome& a, const Re
 
 }  // namespace
 
+ConfigSchema& add_restart_keys(ConfigSchema& schema, const std::string& kept) {
+  return schema
+      .add("restarts", ConfigType::integer, "1", "independent runs with seeds seed, seed+1, ...; " + kept + " (paper: 5)")
+      .add("restart_jobs", ConfigType::integer, "1",
+           "restarts trained at once, each in a process of its own (its output in RUN/restart-R.log)");
+}
+
 RestartsResult train_with_restarts(const std::string& model_name, const Config& config, const RunFolder& run,
                                    bool resume, const RestartCriterion& criterion, const TrainOneRun& train_one) {
   const int64_t restarts = config.get_int("restarts");

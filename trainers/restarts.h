@@ -47,4 +47,9 @@ RestartsResult train_with_restarts(const std::string& model_name, const Config& 
 /// RUN/restart-R.
 std::filesystem::path restart_folder(const RunFolder& run, int64_t restart);
 
+/// Adds `restarts` (`kept` says which run is kept, e.g. "the lowest L_clu is kept") and
+/// `restart_jobs` (how many restarts `glassbox train` runs at once, each in a process of
+/// its own) to a model's schema.
+ConfigSchema& add_restart_keys(ConfigSchema& schema, const std::string& kept);
+
 }  // namespace glassbox::train

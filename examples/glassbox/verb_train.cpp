@@ -2,6 +2,7 @@
 // hands over to the model's training loop.
 #include <iostream>
 
+#include "examples/glassbox/verb_train_restarts.h"
 #include "examples/glassbox/verb_parsing.h"
 #include "trainers/run_folder.h"
 
@@ -50,6 +51,11 @@ int train_verb(const Args& args) {
   run.write_config(name, config);
   if (!model.train) throw UsageError("model '" + name + "' cannot be trained from the CLI");
   std::cerr << "run folder: " << run.root().string() << "\n";
+  if (config.schema().find("restart_jobs") && config.get_int("restart_jobs") > 1 && config.get_int("restarts") > 1 &&
+      !train_restarts_in_processes(name, config, run)) {
+    std::cerr << "interrupted: the restarts wrote their checkpoints; continue with --resume\n";
+    return 0;
+  }
   model.train({config, run, resume});
   return 0;
 }

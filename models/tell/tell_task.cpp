@@ -140,10 +140,8 @@ ConfigSchema tell_schema() {
       .add("subset", ConfigType::integer, "0", "cluster the first N images only (0: all)")
       .add("eval_every", ConfigType::integer, "50", "epochs between evaluations on every image (code: 50)")
       .add("kmeans_restarts", ConfigType::integer, "10",
-           "k-means++ restarts of the k-means baseline `glassbox eval` runs on the same features (0: none)")
-      .add("restarts", ConfigType::integer, "1",
-           "independent runs with seeds seed, seed+1, ...; the one with the lowest L_clu is kept (paper: 5)");
-  return s;
+           "k-means++ restarts of the k-means baseline `glassbox eval` runs on the same features (0: none)");
+  return train::add_restart_keys(s, "the one with the lowest L_clu is kept");
 }
 
 TellOptions tell_options(const Config& config) {

@@ -121,10 +121,8 @@ ConfigSchema transformer_program_schema() {
            "code's --max_grad_norm)")
       .add("unembed_mask", ConfigType::boolean, "true",
            "never predict <pad> or <unk> (the paper's --unembed_mask; its induction script turns it off)")
-      .add("eval_every", ConfigType::integer, "10", "epochs between validation evaluations of the argmax model")
-      .add("restarts", ConfigType::integer, "1",
-           "independent runs with seeds seed, seed+1, ...; the best validation accuracy is kept (paper: 5)");
-  return s;
+      .add("eval_every", ConfigType::integer, "10", "epochs between validation evaluations of the argmax model");
+  return train::add_restart_keys(s, "the best validation accuracy is kept");
 }
 
 data::SequenceSplits transformer_program_data(const Config& config) {

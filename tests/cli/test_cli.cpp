@@ -135,6 +135,28 @@ TEST(CliBinary, TransformerProgramRestartsKeepTheBestValidationRun) {
   EXPECT_NE(r.output.find("(100.00%)"), std::string::npos) << r.output;
 }
 
+// --restart_jobs 2 trains the restarts two at a time in child processes (each logging to
+// RUN/restart-R.log); the selection, and every restart's result, is the same as one by one.
+TEST(CliBinary, RestartsInParallelProcessesMatchRestartsInTurn) {
+  testing::TempDir dir;
+  const std::string in_turn = (dir.path() / "in_turn").string(), parallel = (dir.path() / "parallel").string();
+  CommandResult r = train_tp_demo(in_turn, "--epochs 1 --restarts 3");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = train_tp_demo(parallel, "--epochs 1 --restarts 3 --restart_jobs 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("restart 2 (seed 2): training in a process of its own"), std::string::npos) << r.output;
+  const nlohmann::json a = read_metrics(std::filesystem::path(in_turn) / "metrics.jsonl").back();
+  const nlohmann::json b = read_metrics(std::filesystem::path(parallel) / "metrics.jsonl").back();
+  EXPECT_EQ(a["chosen_restart"], b["chosen_restart"]);
+  ASSERT_EQ(b["restarts"].size(), 3u) << b;
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(a["restarts"][i]["val_accuracy"], b["restarts"][i]["val_accuracy"]) << i;
+    EXPECT_EQ(a["restarts"][i]["test_accuracy"], b["restarts"][i]["test_accuracy"]) << i;
+    EXPECT_TRUE(std::filesystem::exists(parallel + "/restart-" + std::to_string(i) + ".log")) << i;
+  }
+  EXPECT_DOUBLE_EQ(val_accuracy(in_turn), val_accuracy(parallel));
+}
+
 // The run verbs load the latest checkpoint, or with --checkpoint an epoch's kept copy.
 TEST(CliBinary, RunVerbsLoadAnEarlierCheckpointOnRequest) {
   testing::TempDir dir;
