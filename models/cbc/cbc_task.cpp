@@ -15,6 +15,7 @@
 #include "engine/ops/ops.h"
 #include "engine/optim/adam.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "models/common/numbering.h"
 #include "trainers/data/data_loader.h"
 #include "trainers/metrics_writer.h"
 #include "trainers/progress_bar.h"
@@ -59,11 +60,6 @@ std::vector<std::string> class_names_of(const data::ImageDataset& d) {
   std::vector<std::string> names = d.class_names;
   for (int64_t c = int64_t(names.size()); c < d.num_classes; ++c) names.push_back(std::to_string(c));
   return names;
-}
-
-std::string two_digits(int64_t i) {
-  std::string s = std::to_string(i);
-  return s.size() < 2 ? "0" + s : s;
 }
 
 /// Rows of a [R, C] tensor as JSON arrays.

@@ -15,6 +15,7 @@
 #include "engine/ops/ops.h"
 #include "engine/optim/adam.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "models/common/numbering.h"
 #include "trainers/data/data_loader.h"
 #include "trainers/metrics/classification.h"
 #include "trainers/metrics_writer.h"
@@ -62,11 +63,6 @@ Tensor encode_all(const ProtoNet& model, const data::ImageDataset& dataset) {
     parts.push_back(model.encode(dataset.images.narrow(0, start, len).to(model.device())));
   }
   return ops::concat(parts, 0);
-}
-
-std::string two_digits(int64_t i) {
-  std::string s = std::to_string(i);
-  return s.size() < 2 ? "0" + s : s;
 }
 
 }  // namespace
