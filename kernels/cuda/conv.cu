@@ -171,13 +171,6 @@ __global__ void bias_kernel(T* y, const T* bias, int64_t bias_stride, int64_t ch
   }
 }
 
-/// Zeros of a strided view (an empty reduction's result).
-template <class T>
-__global__ void zero_kernel(T* x, Indexer ix, int64_t n) {
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    x[ix.offset(i)] = T(0);
-}
-
 /// [images, O, L] -> [O, images, L], so a chunk's gradient rows for one channel are
 /// contiguous and the weight gradient is one GEMM contracting over (image, position).
 template <class T>
@@ -220,19 +213,6 @@ __global__ void bias_grad_kernel(const T* gy, T* gb, int64_t gb_stride, int64_t 
     for (int offset = 16; offset > 0; offset /= 2) acc += __shfl_down_sync(0xffffffffu, acc, offset);
     if (lane == 0) gb[o * gb_stride] = T(acc);
   }
-}
-
-template <class T>
-void launch_zero(const View& v) {
-  const int64_t n = v.numel();
-  if (n == 0) return;
-  if (v.is_contiguous()) {
-    // All-zero bytes are 0.0 in f32 and f64.
-    GLASSBOX_CUDA_CHECK(cudaMemsetAsync(v.data, 0, size_t(n) * sizeof(T), stream()));
-    return;
-  }
-  zero_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(v.ptr<T>(), make_indexer(v), n);
-  GLASSBOX_CUDA_LAUNCHED();
 }
 
 /// y = (overwrite ? 0 : y) + bias over a dense [N, O, L] output.
@@ -318,7 +298,7 @@ void backward_data(const View& gy, const View& w, const View& gx, const Conv2dPa
   if (gx.numel() == 0) return;
   if (gy.numel() == 0 || g.taps() == 0) {
     // No window reads any element (empty output or kernel): the gradient is zero.
-    launch_zero<T>(gx);
+    zero_view<T>(gx);
     return;
   }
   const int64_t l = g.l();
@@ -362,7 +342,7 @@ void backward_weights(const View& x, const View& gy, const View& gw, const View*
   }
   if (gw.numel() == 0) return;
   if (g.n == 0 || l == 0) {
-    launch_zero<T>(gw);
+    zero_view<T>(gw);
     return;
   }
   // Per image: its columns and its gradient with image and channel swapped.

@@ -105,6 +105,27 @@ void dispatch_floating(DType dtype, const char* what, Fn&& fn) {
   }
 }
 
+template <class T>
+__global__ void zero_kernel(T* x, Indexer ix, int64_t n) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    x[ix.offset(i)] = T(0);
+}
+
+/// Sets every element of a floating view to 0: one memset when it is contiguous (all-zero
+/// bytes are 0.0 in f32 and f64), else a strided kernel. For the outputs a backward pass
+/// adds into, and empty reductions.
+template <class T>
+void zero_view(const View& v) {
+  const int64_t n = v.numel();
+  if (n == 0) return;
+  if (v.is_contiguous()) {
+    GLASSBOX_CUDA_CHECK(cudaMemsetAsync(v.data, 0, size_t(n) * sizeof(T), stream()));
+    return;
+  }
+  zero_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(v.ptr<T>(), make_indexer(v), n);
+  GLASSBOX_CUDA_LAUNCHED();
+}
+
 [[noreturn]] inline void not_implemented(const char* what) {
   throw std::runtime_error(std::string("cuda backend: ") + what + " is not implemented yet");
 }

@@ -239,26 +239,6 @@ __global__ void upsample_backward_kernel(const T* grad, Strides4 gs, int64_t out
 
 #undef GLASSBOX_GRID_LOOP
 
-template <class T>
-__global__ void zero_kernel(T* x, Indexer ix, int64_t n) {
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    x[ix.offset(i)] = T(0);
-}
-
-/// Zeros the gradient a backward pass scatters into.
-template <class T>
-void zero(const View& v) {
-  const int64_t n = v.numel();
-  if (n == 0) return;
-  if (v.is_contiguous()) {
-    // All-zero bytes are 0.0 in f32 and f64.
-    GLASSBOX_CUDA_CHECK(cudaMemsetAsync(v.data, 0, size_t(n) * sizeof(T), stream()));
-    return;
-  }
-  zero_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(v.ptr<T>(), make_indexer(v), n);
-  GLASSBOX_CUDA_LAUNCHED();
-}
-
 void check_rank4(const char* what, std::initializer_list<const View*> views) {
   for (const View* v : views)
     if (v->shape.size() != 4)
@@ -303,7 +283,7 @@ void CudaBackend::max_pool2d_backward(const View& grad, const View& indices, con
   check_indices("max_pool2d_backward", indices);
   dispatch_floating(grad.dtype, "max_pool2d_backward", [&](auto t) {
     using T = decltype(t);
-    zero<T>(grad_x);
+    zero_view<T>(grad_x);
     const int64_t total = grad.numel();
     if (total == 0 || grad_x.numel() == 0) return;
     max_pool_backward_kernel<T><<<blocks_for(total), kThreads, 0, stream()>>>(
@@ -339,7 +319,7 @@ void CudaBackend::avg_pool2d_backward(const View& grad, const View& grad_x, cons
     const int64_t total = grad_x.numel();
     if (total == 0) return;
     if (grad.numel() == 0) {
-      zero<T>(grad_x);  // no windows: nothing flows back
+      zero_view<T>(grad_x);  // no windows: nothing flows back
       return;
     }
     avg_pool_backward_kernel<T><<<blocks_for(total), kThreads, 0, stream()>>>(
@@ -370,7 +350,7 @@ void CudaBackend::upsample2d_backward(const View& grad, const View& grad_x, bool
   check_same_dtype("upsample2d_backward", grad, grad_x);
   dispatch_floating(grad.dtype, "upsample2d_backward", [&](auto t) {
     using T = decltype(t);
-    zero<T>(grad_x);
+    zero_view<T>(grad_x);
     const int64_t total = grad.numel();
     if (total == 0 || grad_x.numel() == 0) return;
     upsample_backward_kernel<T><<<blocks_for(total), kThreads, 0, stream()>>>(
