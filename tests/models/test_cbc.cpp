@@ -16,9 +16,10 @@
 #include "models/cbc/cbc_task.h"
 #include "tests/support/checkpoint_round_trip.h"
 #include "tests/support/gradcheck.h"
+#include "tests/support/module_compare.h"
+#include "tests/support/resume_check.h"
 #include "tests/support/temp_dir.h"
 #include "trainers/trainer.h"
-#include "tests/support/module_compare.h"
 
 using namespace glassbox;
 using namespace glassbox::models;
@@ -435,35 +436,24 @@ TEST(CbcNet, TrainerResumesExactly) {
   data::ImageDataset d = clusters(96, 4, 4, 8);
   Config config(cbc_schema());
   glassbox::testing::TempDir dir;
-  auto train = [&](const std::filesystem::path& path, int64_t epochs, bool resume, std::unique_ptr<CbcNet>& net) {
-    Generator gen(5);
-    net = std::make_unique<CbcNet>(small_options(CbcVariant::cbc, false, 16, 4), gen);
-    optim::AdamOptions ao;
-    ao.lr = 0.05;
-    optim::Adam opt(net->parameters(), ao);
-    net->add_projections(opt);
-    data::LoaderOptions lo;
-    lo.batch_size = 32;
-    lo.seed = 9;
-    data::DataLoader loader(d, lo);
-    RunFolder run = RunFolder::create(path, resume);
-    run.write_config("cbc", config);
-    train::TrainerOptions to;
-    to.model_name = "cbc";
-    to.epochs = epochs;
-    to.seed = 9;
-    to.show_progress = false;
-    train::Trainer trainer(*net, opt, run, config, to);
-    trainer.fit(
-        loader,
-        [&](const data::Batch& b, int64_t) { return train::StepResult{net->loss(net->forward(b.images), b.labels).total}; },
-        nullptr, resume);
-  };
-  std::unique_ptr<CbcNet> a, b;
-  train(dir / "straight", 2, false, a);
-  train(dir / "split", 1, false, b);
-  train(dir / "split", 2, true, b);
-  EXPECT_TRUE(glassbox::testing::same_state(*a, *b));
+  glassbox::testing::expect_exact_resume<CbcNet>(
+      dir.path(), [&](const std::filesystem::path& run, int64_t epochs, bool resume) {
+        Generator gen(5);
+        auto net = std::make_unique<CbcNet>(small_options(CbcVariant::cbc, false, 16, 4), gen);
+        optim::AdamOptions ao;
+        ao.lr = 0.05;
+        optim::Adam opt(net->parameters(), ao);
+        net->add_projections(opt);
+        data::LoaderOptions lo;
+        lo.batch_size = 32;
+        lo.seed = 9;
+        data::DataLoader loader(d, lo);
+        glassbox::testing::fit_in_run_folder(*net, opt, loader, config, "cbc", run, epochs, resume,
+                                             [&](const data::Batch& b, int64_t) {
+                                               return train::StepResult{net->loss(net->forward(b.images), b.labels).total};
+                                             });
+        return net;
+      });
 }
 
 TEST(CbcNet, ExportsAndExplanationsAreValid) {

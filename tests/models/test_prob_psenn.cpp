@@ -19,6 +19,7 @@
 #include "tests/support/checkpoint_round_trip.h"
 #include "tests/support/gradcheck.h"
 #include "tests/support/module_compare.h"
+#include "tests/support/resume_check.h"
 #include "tests/support/synthetic_images.h"
 #include "tests/support/temp_dir.h"
 #include "trainers/trainer.h"
@@ -301,36 +302,22 @@ TEST(ProbPsenn, TrainerResumesExactly) {
   // the prototype draws come from the checkpointed default generator.
   data::ImageDataset d = synthetic_images(48, 3, 9);
   Config config(prob_psenn_schema());
-  auto train = [&](const fs::path& dir, int64_t epochs, bool resume, std::unique_ptr<ProbPsenn>& net) {
+  glassbox::testing::TempDir dir;
+  glassbox::testing::expect_exact_resume<ProbPsenn>(dir.path(), [&](const fs::path& run, int64_t epochs, bool resume) {
     manual_seed(77);
     Generator gen(10);
-    net = std::make_unique<ProbPsenn>(small_options(3), gen);
+    auto net = std::make_unique<ProbPsenn>(small_options(3), gen);
     optim::Adam opt(net->parameters(), optim::AdamOptions{});
     data::LoaderOptions lo;
     lo.batch_size = 16;
     lo.seed = 9;
     data::DataLoader loader(d, lo);
-    RunFolder run = RunFolder::create(dir, resume);
-    run.write_config("prob_psenn", config);
-    train::TrainerOptions to;
-    to.model_name = "prob_psenn";
-    to.epochs = epochs;
-    to.seed = 9;
-    to.show_progress = false;
-    train::Trainer trainer(*net, opt, run, config, to);
-    trainer.fit(
-        loader,
-        [&](const data::Batch& b, int64_t) {
+    glassbox::testing::fit_in_run_folder(
+        *net, opt, loader, config, "prob_psenn", run, epochs, resume, [&](const data::Batch& b, int64_t) {
           return train::StepResult{net->loss(net->forward(b.images, 3), b.labels, {}).total};
-        },
-        nullptr, resume);
-  };
-  glassbox::testing::TempDir dir;
-  std::unique_ptr<ProbPsenn> a, b;
-  train(dir / "straight", 2, false, a);
-  train(dir / "split", 1, false, b);
-  train(dir / "split", 2, true, b);
-  EXPECT_TRUE(glassbox::testing::same_state(*a, *b));
+        });
+    return net;
+  });
 }
 
 TEST(ProbPsenn, CheckpointRoundTrips) {

@@ -13,10 +13,11 @@
 #include "models/protonet/protonet.h"
 #include "models/protonet/protonet_task.h"
 #include "tests/support/checkpoint_round_trip.h"
+#include "tests/support/module_compare.h"
+#include "tests/support/resume_check.h"
 #include "tests/support/synthetic_images.h"
 #include "tests/support/temp_dir.h"
 #include "trainers/trainer.h"
-#include "tests/support/module_compare.h"
 
 using namespace glassbox;
 using namespace glassbox::models;
@@ -115,36 +116,22 @@ TEST(ProtoNet, TrainerResumesExactly) {
   // Two epochs straight must equal one epoch, a checkpoint, a fresh process state, and one more.
   data::ImageDataset d = synthetic_images(120, 3, 8);
   Config config(protonet_schema());
-  auto train = [&](const fs::path& dir, int64_t epochs, bool resume, std::unique_ptr<ProtoNet>& net) {
+  glassbox::testing::TempDir dir;
+  glassbox::testing::expect_exact_resume<ProtoNet>(dir.path(), [&](const fs::path& run, int64_t epochs, bool resume) {
     Generator gen(5);
-    net = std::make_unique<ProtoNet>(small_options(3), gen);
+    auto net = std::make_unique<ProtoNet>(small_options(3), gen);
     optim::Adam opt(net->parameters(), optim::AdamOptions{});
     data::LoaderOptions lo;
     lo.batch_size = 32;
     lo.seed = 9;
     lo.elastic = data::ElasticParams{};
     data::DataLoader loader(d, lo);
-    RunFolder run = RunFolder::create(dir, resume);
-    run.write_config("protonet", config);
-    train::TrainerOptions to;
-    to.model_name = "protonet";
-    to.epochs = epochs;
-    to.seed = 9;
-    to.show_progress = false;
-    train::Trainer trainer(*net, opt, run, config, to);
-    trainer.fit(
-        loader,
-        [&](const data::Batch& b, int64_t) {
+    glassbox::testing::fit_in_run_folder(
+        *net, opt, loader, config, "protonet", run, epochs, resume, [&](const data::Batch& b, int64_t) {
           return train::StepResult{net->loss(net->forward(b.images), b.images, b.labels, {}).total};
-        },
-        nullptr, resume);
-  };
-  glassbox::testing::TempDir dir;
-  std::unique_ptr<ProtoNet> a, b;
-  train(dir / "straight", 2, false, a);
-  train(dir / "split", 1, false, b);
-  train(dir / "split", 2, true, b);
-  EXPECT_TRUE(glassbox::testing::same_state(*a, *b));
+        });
+    return net;
+  });
   EXPECT_TRUE(fs::exists(dir / "split" / "checkpoints" / "epoch-0001.safetensors"));
   EXPECT_TRUE(fs::exists(dir / "split" / "checkpoints" / "epoch-0002.safetensors"));
 }
