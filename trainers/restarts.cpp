@@ -32,6 +32,15 @@ bool better(const RestartCriterion& criterion, const RestartOutcome& a, const Re
 
 }  // namespace
 
+Config restart_config(const Config& config, int64_t restart) {
+  const std::string origin =
+      "restart " + std::to_string(restart) + " of " + std::to_string(config.get_int("restarts"));
+  Config c = config;
+  c.set("seed", std::to_string(config.get_int("seed") + restart), origin);
+  c.set("restarts", "1", origin);
+  return c;
+}
+
 ConfigSchema& add_restart_keys(ConfigSchema& schema, const std::string& kept) {
   return schema
       .add("restarts", ConfigType::integer, "1", "independent runs with seeds seed, seed+1, ...; " + kept + " (paper: 5)")
@@ -51,10 +60,7 @@ RestartsResult train_with_restarts(const std::string& model_name, const Config& 
   Config chosen_config = config;
   nlohmann::json table = nlohmann::json::array();
   for (int64_t r = 0; r < restarts; ++r) {
-    const std::string origin = "restart " + std::to_string(r) + " of " + std::to_string(restarts);
-    Config c = config;
-    c.set("seed", std::to_string(base_seed + r), origin);
-    c.set("restarts", "1", origin);
+    const Config c = restart_config(config, r);
     const fs::path root = restart_folder(run, r);
     const bool exists = fs::exists(root / "run.json");
     const RunFolder sub = RunFolder::create(root, exists);

@@ -47,6 +47,9 @@ RestartsResult train_with_restarts(const std::string& model_name, const Config& 
 /// RUN/restart-R.
 std::filesystem::path restart_folder(const RunFolder& run, int64_t restart);
 
+/// Restart R's configuration: `config` with seed `seed + R` and a single run.
+Config restart_config(const Config& config, int64_t restart);
+
 /// Adds `restarts` (`kept` says which run is kept, e.g. "the lowest L_clu is kept") and
 /// `restart_jobs` (how many restarts `glassbox train` runs at once, each in a process of
 /// its own) to a model's schema.

@@ -183,7 +183,8 @@ TrainSummary Trainer::fit(int64_t batches, const IndexedStepFn& step, const Epoc
       StepResult r = step(pos.epoch, pos.batch);
       optimizer_.zero_grad();
       r.loss.backward();
-      if (options_.max_grad_norm > 0) r.metrics["grad_norm"] = optim::clip_grad_norm_(trained_parameters(), options_.max_grad_norm);
+      if (options_.max_grad_norm > 0)
+        r.metrics["grad_norm"] = optim::clip_grad_norm_(trained_parameters(), options_.max_grad_norm);
       optimizer_.step();
       ++pos.step;
       nlohmann::json record = r.metrics;

@@ -47,18 +47,24 @@ void print_verb_help(const VerbSpec& spec) {
   }
 }
 
-std::optional<ModelVerb> parse_model_verb(VerbSpec& spec, const Args& args) {
-  spec.hidden.add_options()("model", po::value<std::string>());
-  spec.positional.add("model", 1);
+std::optional<ParsedVerb> parse_verb_with_positional(VerbSpec& spec, const Args& args, const std::string& name) {
+  spec.hidden.add_options()(name.c_str(), po::value<std::string>());
+  spec.positional.add(name.c_str(), 1);
   ParsedVerb parsed = parse_verb(spec, args);
   if (parsed.help) {
     print_verb_help(spec);
     return std::nullopt;
   }
-  if (parsed.values.count("model") == 0)
+  return parsed;
+}
+
+std::optional<ModelVerb> parse_model_verb(VerbSpec& spec, const Args& args) {
+  std::optional<ParsedVerb> parsed = parse_verb_with_positional(spec, args, "model");
+  if (!parsed) return std::nullopt;
+  if (parsed->values.count("model") == 0)
     throw UsageError("which model? usage: glassbox " + spec.name + " MODEL (see `glassbox models`)");
-  const ModelEntry& model = require_model(parsed.values["model"].as<std::string>());
-  return ModelVerb{std::move(parsed), model};
+  const ModelEntry& model = require_model(parsed->values["model"].as<std::string>());
+  return ModelVerb{std::move(*parsed), model};
 }
 
 Args shortcut_overrides(const po::variables_map& values, const std::vector<std::string>& flags) {

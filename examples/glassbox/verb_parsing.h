@@ -42,6 +42,10 @@ ParsedVerb parse_verb(VerbSpec& spec, const Args& args);
 /// Prints the verb's --help text.
 void print_verb_help(const VerbSpec& spec);
 
+/// parse_verb with one positional argument, `name` (kept out of --help's option list);
+/// nothing, after printing the help, when --help was given.
+std::optional<ParsedVerb> parse_verb_with_positional(VerbSpec& spec, const Args& args, const std::string& name);
+
 /// A verb on a model (`glassbox train MODEL`, `glassbox bench MODEL`): its parsed command
 /// line and the model it names.
 struct ModelVerb {

@@ -53,14 +53,7 @@ std::optional<ParsedVerb> parse_run_verb(VerbSpec& spec, const Args& args) {
       ("checkpoint", po::value<std::string>(),
        "the checkpoint to load: latest (default), or an epoch kept in RUN/checkpoints (50 or epoch-0050)");
   // clang-format on
-  spec.hidden.add_options()("run", po::value<std::string>());
-  spec.positional.add("run", 1);
-  ParsedVerb parsed = parse_verb(spec, args);
-  if (parsed.help) {
-    print_verb_help(spec);
-    return std::nullopt;
-  }
-  return parsed;
+  return parse_verb_with_positional(spec, args, "run");
 }
 
 std::string checked_split(const ParsedVerb& parsed) {

@@ -2,8 +2,8 @@
 // hands over to the model's training loop.
 #include <iostream>
 
-#include "examples/glassbox/verb_train_restarts.h"
 #include "examples/glassbox/verb_parsing.h"
+#include "examples/glassbox/verb_train_restarts.h"
 #include "trainers/run_folder.h"
 
 namespace glassbox::cli {

@@ -71,13 +71,11 @@ bool train_restarts_in_processes(const std::string& model, const Config& config,
       if (!fs::exists(train::Trainer::latest_checkpoint(RunFolder::open(root)))) continue;
       job.args.push_back("--resume");
     } else {
-      Config c = config;
-      const std::string origin = "restart " + std::to_string(r) + " of " + std::to_string(restarts);
-      c.set("seed", std::to_string(base_seed + r), origin);
-      c.set("restarts", "1", origin);
-      c.set("restart_jobs", "1", origin);
+      Config c = train::restart_config(config, r);
+      c.set("restart_jobs", "1", c.origin("restarts"));
       const fs::path cfg = root.string() + ".cfg";
-      io::write_bytes_atomic(cfg.string(), "# " + origin + " (glassbox train --restart_jobs)\n" + c.to_text());
+      io::write_bytes_atomic(cfg.string(), "# " + c.origin("restarts") + " (glassbox train --restart_jobs)\n" +
+                                               c.to_text());
       job.args.insert(job.args.end(), {"--config", cfg.string()});
     }
     queue.push_back(std::move(job));

@@ -30,6 +30,7 @@ void set_cpu_threads(int n) {
   omp_set_num_threads(n);
   openblas_set_num_threads(n);
 }
+int cpu_threads() { return omp_get_max_threads(); }
 
 namespace {
 constexpr unsigned kFlushToZero = 1u << 15, kDenormalsAreZero = 1u << 6;  // MXCSR bits
@@ -52,7 +53,6 @@ CpuBackend::CpuBackend() {
   const char* keep = std::getenv("GLASSBOX_DENORMALS");
   set_flush_denormals(!(keep && std::string(keep) == "keep"));
 }
-int cpu_threads() { return omp_get_max_threads(); }
 
 
 }  // namespace glassbox::kernels

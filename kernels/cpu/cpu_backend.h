@@ -56,14 +56,14 @@ class CpuBackend final : public Backend {
 
 /// Sets the threads used by OpenMP loops, OpenBLAS and oneDNN.
 void set_cpu_threads(int n);
+int cpu_threads();
 
 /// Subnormal floats (below 1.2e-38 in f32) cost x86 about a hundred cycles per operation that
 /// meets one. Low-temperature softmaxes fill GEMM operands with them: a Transformer Programs
-/// step at temperature 0.05 took 623 ms where it takes 220 ms at 3. With `on`, results that
+/// step at temperature 0.05 took 655 ms where it takes 222 ms at 3. With `on`, results that
 /// would be subnormal are 0 and subnormal inputs read as 0 (MXCSR FTZ and DAZ, as TensorFlow
 /// does on the CPU; PyTorch's torch.set_flush_denormal), on the calling thread and on every
 /// OpenMP thread. On by default; GLASSBOX_DENORMALS=keep keeps IEEE subnormals.
 void set_flush_denormals(bool on);
-int cpu_threads();
 
 }  // namespace glassbox::kernels
