@@ -4,6 +4,7 @@
 #include <chrono>
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <stdexcept>
 
 #include "engine/autograd/grad_mode.h"
@@ -13,6 +14,7 @@
 #include "engine/ops/random.h"
 #include "engine/optim/clip_grad.h"
 #include "engine/storage.h"
+#include "trainers/data/batch_prefetcher.h"
 #include "trainers/metrics_writer.h"
 #include "trainers/progress_bar.h"
 
@@ -146,8 +148,11 @@ Trainer::Position Trainer::restore() const {
 }
 
 TrainSummary Trainer::fit(data::DataLoader& loader, const StepFn& step, const EpochEndFn& on_epoch_end, bool resume) {
+  std::optional<data::BatchPrefetcher> prefetcher;
+  if (options_.prefetch_batches) prefetcher.emplace(loader);
+  auto batch = [&](int64_t epoch, int64_t b) { return prefetcher ? prefetcher->take(epoch, b) : loader.batch(epoch, b); };
   return fit(
-      loader.num_batches(), [&](int64_t epoch, int64_t batch) { return step(loader.batch(epoch, batch).to(options_.device), epoch); },
+      loader.num_batches(), [&](int64_t epoch, int64_t b) { return step(batch(epoch, b).to(options_.device), epoch); },
       on_epoch_end, resume);
 }
 

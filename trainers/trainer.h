@@ -29,6 +29,9 @@ struct TrainerOptions {
   // > 0: the gradients' global norm is clipped to this before each step (as
   // torch.nn.utils.clip_grad_norm_), and the norm before clipping is logged as grad_norm.
   double max_grad_norm = 0;
+  // Prepare the next batch of a DataLoader on a host thread while the step runs (on by default
+  // on a GPU, where the step leaves the host free; on the CPU the two would share the cores).
+  bool prefetch_batches = false;
 };
 
 /// What one step reports: the loss to minimise and what to log with it.

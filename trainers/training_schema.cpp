@@ -32,6 +32,7 @@ train::TrainerOptions trainer_options(const Config& config, const std::string& m
   to.seed = static_cast<uint64_t>(config.get_int("seed"));
   to.checkpoint_every = config.get_int("checkpoint_every");
   to.device = training_device(config);
+  to.prefetch_batches = to.device.is_cuda();
   return to;
 }
 
