@@ -9,7 +9,9 @@ ConfigSchema common_training_schema() {
   ConfigSchema s;
   s.add("dataset", ConfigType::text, "fashion-mnist", "data set: fashion-mnist or mnist")
       .add("data_dir", ConfigType::text, "", "folder with the data set's IDX files (empty: the default location)")
-      .add("validation_size", ConfigType::integer, "5000", "training samples held out for validation");
+      .add("validation_size", ConfigType::integer, "5000", "training samples held out for validation")
+      .add("prefetch_batches", ConfigType::text, "auto",
+           "prepare the next batch on a host thread while the step runs: true, false, or auto (true on a GPU)");
   return s.merge(training_loop_schema("10", "250"));
 }
 
@@ -33,6 +35,14 @@ train::TrainerOptions trainer_options(const Config& config, const std::string& m
   to.checkpoint_every = config.get_int("checkpoint_every");
   to.device = training_device(config);
   to.prefetch_batches = to.device.is_cuda();
+  if (config.schema().find("prefetch_batches") != nullptr) {
+    const std::string prefetch = config.get_string("prefetch_batches");
+    if (prefetch == "true" || prefetch == "false")
+      to.prefetch_batches = prefetch == "true";
+    else if (prefetch != "auto")
+      throw ConfigError(config.origin("prefetch_batches") + ": prefetch_batches must be true, false or auto, got '" +
+                        prefetch + "'");
+  }
   return to;
 }
 

@@ -95,5 +95,22 @@ TEST(BatchPrefetcher, TrainingWithItTakesTheSameSteps) {
   EXPECT_EQ(losses(true), without);
 }
 
+TEST(BatchPrefetcher, TheConfigKeyTurnsItOnOrOff) {
+  Config config(common_training_schema());
+  EXPECT_FALSE(trainer_options(config, "m").prefetch_batches) << "auto: off on the CPU";
+  config.apply_overrides({"--prefetch_batches", "true"});
+  EXPECT_TRUE(trainer_options(config, "m").prefetch_batches);
+  config.apply_overrides({"--prefetch_batches", "false"});
+  EXPECT_FALSE(trainer_options(config, "m").prefetch_batches);
+  config.apply_overrides({"--prefetch_batches", "sometimes"});
+  try {
+    trainer_options(config, "m");
+    ADD_FAILURE() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "command line (--prefetch_batches): prefetch_batches must be true, false or auto, got 'sometimes'");
+  }
+}
+
 }  // namespace
 }  // namespace glassbox
