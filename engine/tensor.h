@@ -196,5 +196,10 @@ Tensor operator/(double a, const Tensor& b);
 Tensor make_tensor(std::shared_ptr<Storage> storage, const Shape& shape, const Strides& strides, int64_t offset,
                    DType dtype);
 
+/// How many copies from a device to the host this process has made (Tensor::to(cpu), item(),
+/// to_vector() of a device tensor). Each waits for the device to finish its queued work, so a
+/// training step that makes one stalls a GPU: `glassbox bench` reports them per step.
+uint64_t device_to_host_copies();
+
 
 }  // namespace glassbox

@@ -82,7 +82,8 @@ std::pair<int64_t, int64_t> index_range(const Tensor& index) {
   Tensor lo = empty_like_shape(index, one), hi = empty_like_shape(index, one);
   backend_of(index).reduce(kernels::ReduceOp::min, index.view(), lo.view());
   backend_of(index).reduce(kernels::ReduceOp::max, index.view(), hi.view());
-  return {int64_t(lo.item()), int64_t(hi.item())};
+  const std::vector<int64_t> both = concat({lo.reshape({1}), hi.reshape({1})}, 0).to_vector<int64_t>();  // one read
+  return {both[0], both[1]};
 }
 
 }  // namespace
@@ -313,6 +314,15 @@ Tensor one_hot(const Tensor& indices, int64_t num_classes, DType dtype) {
   Tensor ones = Tensor::ones({1}, {dtype, indices.device()}).expand(idx.shape());
   backend_of(out).scatter_add(out.view(), out.dim() - 1, idx.view(), ones.view());
   return out;
+}
+
+Tensor one_hot_in_range(const Tensor& indices, int64_t num_classes, DType dtype) {
+  if (indices.dtype() != DType::i64)
+    throw std::invalid_argument(std::string("one_hot_in_range: indices must be i64, got ") + dtype_name(indices.dtype()));
+  if (num_classes < 0)
+    throw std::invalid_argument("one_hot_in_range: num_classes must be given (>= 0), got " + str(num_classes));
+  const Tensor classes = Tensor::arange(num_classes, {.dtype = DType::i64, .device = indices.device()});
+  return eq(indices.detach().unsqueeze(-1), classes).to(dtype);
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {

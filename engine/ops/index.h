@@ -23,7 +23,12 @@ Tensor scatter_add(const Tensor& x, int dim, const Tensor& index, const Tensor& 
 /// Rows of weight [V, D] at i64 indices of any shape -> [..., D]; gradient scatter-adds.
 Tensor embedding(const Tensor& weight, const Tensor& indices);
 /// i64 indices -> f32 (or dtype) one-hot with num_classes in a new last dim (no gradient).
+/// Checks every index is in range, which reads their smallest and largest back to the host.
 Tensor one_hot(const Tensor& indices, int64_t num_classes, DType dtype = DType::f32);
+/// One-hot by comparison, for indices in [0, num_classes) by construction (argmax, arange): no
+/// range check, so nothing is read back to the host (one_hot's check makes a GPU step wait);
+/// an index outside the range gives a row of zeros, as jax.nn.one_hot does. No gradient.
+Tensor one_hot_in_range(const Tensor& indices, int64_t num_classes, DType dtype = DType::f32);
 /// x with `value` where mask (bool, broadcast) is true.
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
 /// Tiles x `repeats[i]` times along each dim (torch.Tensor.repeat).

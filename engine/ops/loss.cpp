@@ -2,6 +2,7 @@
 // label smoothing, the -100 log clamp of binary cross-entropy).
 #include "engine/ops/loss.h"
 
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -82,14 +83,27 @@ Tensor class_index_loss(const Tensor& log_probs, const Tensor& target, Reduction
     throw std::invalid_argument(std::string(name) + ": target shape " + target.shape().str() + " does not match input " +
                                 log_probs.shape().str() + " (expected " + expected.str() + ")");
   const int64_t classes = log_probs.shape()[1];
+  // On the CPU the targets are checked here and the scored positions counted. On a GPU reading
+  // them back would make the step wait for the device (PyTorch checks them on the device and
+  // stops it with an assert): there the count stays a device tensor, and a target out of range
+  // makes the loss NaN.
+  const bool on_host = target.device().is_cpu();
   int64_t valid = 0;
-  for (int64_t t : target.to_vector<int64_t>()) {
-    if (t == ignore_index) continue;
-    if (t < 0 || t >= classes)
-      throw std::out_of_range(std::string(name) + ": target " + std::to_string(t) + " is out of range for " +
-                              std::to_string(classes) + " classes (expected 0.." + std::to_string(classes - 1) +
-                              " or ignore_index " + std::to_string(ignore_index) + ")");
-    ++valid;
+  Tensor valid_count, out_of_range;
+  if (on_host) {
+    for (int64_t t : target.to_vector<int64_t>()) {
+      if (t == ignore_index) continue;
+      if (t < 0 || t >= classes)
+        throw std::out_of_range(std::string(name) + ": target " + std::to_string(t) + " is out of range for " +
+                                std::to_string(classes) + " classes (expected 0.." + std::to_string(classes - 1) +
+                                " or ignore_index " + std::to_string(ignore_index) + ")");
+      ++valid;
+    }
+  } else {
+    const Tensor scored = ne(target, double(ignore_index));
+    valid_count = sum(scored.to(log_probs.dtype()));
+    const Tensor bad = logical_and(scored, logical_or(lt(target, 0.0), ge(target, double(classes))));
+    out_of_range = gt(sum(bad.to(log_probs.dtype())), 0.0);  // 0-d bool
   }
 
   Shape class_axis = Dims::filled(log_probs.dim(), 1);
@@ -98,14 +112,16 @@ Tensor class_index_loss(const Tensor& log_probs, const Tensor& target, Reduction
   Tensor t = target.unsqueeze(1);
   const double off = smoothing / double(classes);
   Tensor q = where(eq(t, positions), scalar_like(log_probs, 1.0 - smoothing + off), scalar_like(log_probs, off));
-  if (valid < target.numel()) q = where(eq(t, double(ignore_index)), scalar_like(log_probs, 0), q);
+  if (!on_host || valid < target.numel()) q = where(eq(t, double(ignore_index)), scalar_like(log_probs, 0), q);
 
   Tensor per_position = neg(sum(mul(log_probs, q), {1}));
+  if (!on_host)
+    per_position = where(out_of_range, scalar_like(log_probs, std::numeric_limits<double>::quiet_NaN()), per_position);
   switch (reduction) {
     case Reduction::none: return per_position;
     case Reduction::sum: return sum(per_position);
     // All positions ignored gives 0 / 0 = nan, as PyTorch.
-    case Reduction::mean: return sum(per_position) / double(valid);
+    case Reduction::mean: return on_host ? sum(per_position) / double(valid) : sum(per_position) / valid_count;
   }
   throw std::invalid_argument("unknown reduction");
 }

@@ -1,5 +1,6 @@
 // View and layout ops: new shapes and strides over the same storage, each with
 // its gradient beside it.
+#include <atomic>
 #include <numeric>
 #include <optional>
 #include <stdexcept>
@@ -256,8 +257,15 @@ Tensor Tensor::to(DType target) const {
   });
 }
 
+namespace {
+std::atomic<uint64_t> device_to_host_copy_count{0};
+}  // namespace
+
+uint64_t device_to_host_copies() { return device_to_host_copy_count.load(); }
+
 Tensor Tensor::to(Device target) const {
   if (target == device()) return *this;
+  if (!device().is_cpu()) ++device_to_host_copy_count;  // to the host, or through it to another device
   Tensor src = contiguous();
   Tensor out = Tensor::empty(shape(), {dtype(), target});
   const size_t nbytes = size_t(numel()) * dtype_size(dtype());

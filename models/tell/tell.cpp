@@ -118,11 +118,9 @@ TellLoss Tell::loss(const TellOutput& out, const Tensor& images) const {
   TellLoss l;
   Tensor rec = ops::mse_loss(out.reconstruction, images);
   // delta = one-hot(argmax c): only each sample's winning centre is pulled (hard k-means).
-  // Built by comparison: the assignment comes from argmax, so it is in range and needs none
-  // of one_hot's index checks, which read the indices back to the host (a GPU would wait).
-  const Tensor classes =
-      Tensor::arange(options_.num_clusters, {.dtype = DType::i64, .device = out.scores.device()}).view({1, -1});
-  Tensor delta = ops::eq(classes, out.assignment.unsqueeze(1)).to(out.scores.dtype());
+  // The assignment comes from argmax, so it is in range and needs none of one_hot's index
+  // checks, which read the indices back to the host (a GPU would wait).
+  Tensor delta = ops::one_hot_in_range(out.assignment, options_.num_clusters, out.scores.dtype());
   const double a = options_.alpha;
   Tensor clu = ops::mean(ops::rsub(delta * out.scores, 2.0 * a)) * (options_.lambda / a);
   l.total = rec + clu;

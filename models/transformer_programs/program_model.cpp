@@ -86,7 +86,7 @@ Tensor TransformerProgram::param(const Tensor& p) const { return compute_dtype()
 
 Tensor TransformerProgram::choose(const Tensor& logits) const {
   if (mode_ == ChoiceMode::argmax)
-    return ops::one_hot(ops::argmax(logits.detach(), -1), logits.size(-1), logits.dtype());
+    return ops::one_hot_in_range(ops::argmax(logits.detach(), -1), logits.size(-1), logits.dtype());
   return ops::gumbel_softmax(logits, tau_, false, -1);
 }
 
@@ -141,9 +141,9 @@ ProgramForward TransformerProgram::forward(const Tensor& tokens) const {
   // occurrence of a token shares one sample), then looked up; fixed one-hot positions;
   // and `ones` (0 at padding).
   Tensor table_logits =
-      ops::add(ops::mul(ops::one_hot(Tensor::arange(o.vocab_size, {.dtype = DType::i64, .device = tokens.device()}), o.k, dt), 20.0), -10.0);
+      ops::add(ops::mul(ops::one_hot_in_range(Tensor::arange(o.vocab_size, {.dtype = DType::i64, .device = tokens.device()}), o.k, dt), 20.0), -10.0);
   Tensor tok = ops::embedding(choose(table_logits), tokens);
-  Tensor pos = ops::one_hot(Tensor::arange(T, {.dtype = DType::i64, .device = tokens.device()}), o.k, dt).unsqueeze(0).expand({B, T, o.k});
+  Tensor pos = ops::one_hot_in_range(Tensor::arange(T, {.dtype = DType::i64, .device = tokens.device()}), o.k, dt).unsqueeze(0).expand({B, T, o.k});
   // The residual stream is held variable-major: categorical variables [m, B, T, k] and
   // numerical ones [n, B, T]. Reading a mix of variables is then one GEMM with no copies
   // (forward and backward), heads work on [H, B, T, k], and new variables append along dim 0.
@@ -207,7 +207,7 @@ Tensor categorical_attention(const Tensor& q, const Tensor& key, const Tensor& p
   const int64_t T = s.size(-1);
   Tensor total = ops::sum(s, {-1}, true);
   Tensor none = ops::relu(ops::rsub(ops::div(total, ops::add(total, 1e-10)), 1.0));
-  Tensor bos_column = ops::one_hot(Tensor::zeros({1}, {.dtype = DType::i64, .device = s.device()}), T, s.dtype()).view({T});
+  Tensor bos_column = ops::one_hot_in_range(Tensor::zeros({1}, {.dtype = DType::i64, .device = s.device()}), T, s.dtype()).view({T});
   s = ops::add(s, ops::mul(none, bos_column));
   Tensor logits = ops::masked_fill(ops::add(ops::log(ops::add(s, 1e-20)), bias), masked, kMasked);
   // Hard attention relaxed at temperature tau * sqrt(k) (attention_temp = sqrt(d_head)).

@@ -73,6 +73,29 @@ TEST(CliBinary, AskingForCudaWithoutAGpuIsAUsageError) {
   EXPECT_NE(r.output.find("1 CUDA device(s) are visible"), std::string::npos) << r.output;
 }
 
+// A training step (forward, loss, backward, optimiser) of every model reads nothing back from
+// the device: each read would make a GPU wait for its queue to drain mid-step. `bench` counts
+// the step's device-to-host copies (the trainer reads the loss once, after the step).
+TEST(CliBinary, NoModelsTrainingStepReadsTheDevice) {
+  if (!std::filesystem::exists(data::default_data_dir("fashion-mnist") / "t10k-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string configs = std::string(GLASSBOX_SOURCE_DIR) + "/examples/configs/";
+  for (const std::string model : {"protonet", "cbc", "prob_psenn", "tell"}) {
+    CommandResult r = run_glassbox("bench " + model + " --config " + configs + model +
+                                       "_demo.cfg --dataset fashion-mnist --device cuda --steps 2 --threads 1",
+                                   "GLASSBOX_EMULATE_CUDA=1");
+    ASSERT_EQ(r.exit_code, 0) << model << ": " << r.output;
+    EXPECT_NE(r.output.find("\"host_reads_per_step\":0.0"), std::string::npos) << model << ": " << r.output;
+  }
+  for (const std::string task : {"demo", "dyck2"}) {
+    CommandResult r = run_glassbox("bench transformer_program --config " + configs + "tp_" + task +
+                                       ".cfg --device cuda --steps 2 --threads 1",
+                                   "GLASSBOX_EMULATE_CUDA=1");
+    ASSERT_EQ(r.exit_code, 0) << task << ": " << r.output;
+    EXPECT_NE(r.output.find("\"host_reads_per_step\":0.0"), std::string::npos) << task << ": " << r.output;
+  }
+}
+
 // Every model trains, evaluates and exports with --device cuda (on the emulated device
 // here, so a CPU tensor reaching a device op fails exactly as on a GPU), and its run
 // opens on a machine without a GPU (the run verbs fall back to the CPU).

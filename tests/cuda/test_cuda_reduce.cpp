@@ -605,6 +605,22 @@ TEST(CudaLoss, CrossEntropyAndNllEveryReductionIgnoreIndexAndSmoothing) {
   }
 }
 
+TEST(CudaLoss, ClassTargetsAreNotReadBackAndOutOfRangeOnesGiveNaN) {
+  GLASSBOX_REQUIRE_CUDA();
+  const Tensor logits = random_input({3, 4}, 145, DType::f32, false, -3, 3).to(gpu());
+  const Tensor bad = Tensor::from_vector<int64_t>({0, 4, 1}, {3}, {DType::i64}).to(gpu());
+  const uint64_t reads = device_to_host_copies();
+  const Tensor loss = ops::cross_entropy(logits, bad);
+  const Tensor per_position = ops::cross_entropy(logits, bad, ops::Reduction::none);
+  EXPECT_EQ(device_to_host_copies(), reads) << "the targets stay on the device";
+  EXPECT_TRUE(std::isnan(loss.item()));
+  for (double v : per_position.to_vector<double>()) EXPECT_TRUE(std::isnan(v));
+  // Every position ignored: 0 / 0, as PyTorch (and as on the CPU).
+  const Tensor ignored = Tensor::from_vector<int64_t>({-100, -100, -100}, {3}, {DType::i64});
+  EXPECT_TRUE(std::isnan(ops::cross_entropy(logits, ignored.to(gpu())).item()));
+  EXPECT_TRUE(std::isnan(ops::cross_entropy(logits.to(Device::cpu()), ignored).item()));
+}
+
 TEST(CudaLoss, MseAndBinaryLosses) {
   GLASSBOX_REQUIRE_CUDA();
   using ops::Reduction;

@@ -211,6 +211,19 @@ TEST(Index, OneHot) {
   expect_error([&] { ops::one_hot(i64({-1}, {1}), 4); }, {"one_hot", "-1"});
 }
 
+TEST(Index, OneHotInRangeMatchesOneHotAndNeverThrowsOnRange) {
+  const Tensor indices = i64({2, 0, 1, 3, 3, 0}, {2, 3});
+  Tensor oh = ops::one_hot_in_range(indices, 4, DType::f64);
+  EXPECT_EQ(oh.shape(), (Shape{2, 3, 4}));
+  EXPECT_EQ(oh.dtype(), DType::f64);
+  EXPECT_EQ(oh.to_vector<double>(), ops::one_hot(indices, 4, DType::f64).to_vector<double>());
+  // Out of range: a row of zeros (no check, so no read of the indices), as jax.nn.one_hot.
+  EXPECT_EQ(ops::one_hot_in_range(i64({-1, 4, 1}, {3}), 4).to_vector<float>(),
+            (std::vector<float>{0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0}));
+  expect_error([&] { ops::one_hot_in_range(i64({1}, {1}), -1); }, {"one_hot_in_range", "num_classes"});
+  expect_error([&] { ops::one_hot_in_range(f64({1}, {1}), 3); }, {"one_hot_in_range", "i64"});
+}
+
 TEST(Index, MaskedFill) {
   Tensor x = f64({1, 2, 3, 4}, {2, 2});
   Tensor mask = Tensor::from_vector<bool>({true, false}, {2}, {DType::boolean});  // broadcast over rows
