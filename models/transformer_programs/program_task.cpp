@@ -69,6 +69,18 @@ std::string program_inputs(const data::SequenceDataset& data) {
   return text;
 }
 
+// The targets of program_inputs' lines, one label per position, as the programs print their
+// predictions (<pad> where nothing is scored, such as BOS).
+std::string program_targets(const data::SequenceDataset& data) {
+  std::string text;
+  for (int64_t i = 0; i < data.size(); ++i) {
+    data::SequenceExample e = data.example(i);
+    for (size_t t = 0; t < e.targets.size(); ++t) text += (t ? " " : "") + e.targets[t];
+    text += "\n";
+  }
+  return text;
+}
+
 std::string shell_quoted(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -365,9 +377,15 @@ void export_transformer_program(const ExportRequest& request) {
     summary[std::string("lines") + ext] = count_lines(text.str());
   }
   summary["test"] = accuracy_json(argmax_accuracy(*model, data.test));
+  // The test split as the programs read it, and its targets: `python3 program.py <
+  // test_inputs.txt` scored against test_targets.txt needs nothing of glassbox (and scores
+  // other programs, the paper's released ones, on the same examples).
+  io::write_bytes_atomic((dir / "test_inputs.txt").string(), program_inputs(data.test));
+  io::write_bytes_atomic((dir / "test_targets.txt").string(), program_targets(data.test));
   io::write_json_atomic((dir / "program.json").string(), summary);
   std::cout << "program: " << (dir / "program.py").string() << " (" << summary["lines.py"].get<int64_t>()
-            << " lines) and " << (dir / "program.cpp").string() << "\n";
+            << " lines) and " << (dir / "program.cpp").string() << "; the test split in test_inputs.txt and "
+            << "test_targets.txt\n";
 }
 
 void compile_transformer_program(const CompileRequest& request) {

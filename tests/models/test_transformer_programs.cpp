@@ -9,6 +9,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "engine/autograd/grad_mode.h"
 #include "engine/io/json_file.h"
@@ -239,6 +243,46 @@ TEST(TransformerPrograms, HistLearnsCompilesAndVerifies) {
     EXPECT_EQ(r.agreeing, r.positions);
   } else {
     GTEST_LOG_(INFO) << "c++ not found: the C++ program was not compiled";
+  }
+
+  // The exported test split: the program run on test_inputs.txt alone, scored against
+  // test_targets.txt (BOS's <pad> unscored), has the model's test accuracy.
+  std::ifstream inputs(exports / "test_inputs.txt"), targets(exports / "test_targets.txt");
+  std::string in_line, target_line;
+  int64_t lines = 0;
+  std::vector<std::vector<std::string>> target_rows;
+  while (std::getline(inputs, in_line) && std::getline(targets, target_line)) {
+    std::istringstream in_words(in_line), target_words(target_line);
+    std::vector<std::string> in{std::istream_iterator<std::string>(in_words), {}};
+    std::vector<std::string> tgt{std::istream_iterator<std::string>(target_words), {}};
+    ASSERT_EQ(in.size(), tgt.size()) << "line " << lines;
+    data::SequenceExample e = data.test.example(lines);
+    EXPECT_EQ(in, e.tokens);
+    target_rows.push_back(tgt);
+    ++lines;
+  }
+  EXPECT_EQ(lines, data.test.size());
+  if (have_command("python3")) {
+    const fs::path predictions = dir.path() / "predictions.txt";
+    ASSERT_EQ(std::system(("python3 '" + (exports / "program.py").string() + "' < '" +
+                           (exports / "test_inputs.txt").string() + "' > '" + predictions.string() + "'")
+                              .c_str()),
+              0);
+    std::ifstream p(predictions);
+    int64_t right = 0, scored = 0;
+    for (const auto& tgt : target_rows) {
+      ASSERT_TRUE(std::getline(p, in_line));
+      std::istringstream words(in_line);
+      std::vector<std::string> got{std::istream_iterator<std::string>(words), {}};
+      ASSERT_EQ(got.size(), tgt.size());
+      for (size_t t = 0; t < tgt.size(); ++t)
+        if (tgt[t] != "<pad>") {
+          ++scored;
+          right += got[t] == tgt[t];
+        }
+    }
+    EXPECT_EQ(scored, acc.tokens);
+    EXPECT_NEAR(double(right) / double(scored), acc.token, 1e-12);
   }
 }
 
