@@ -58,24 +58,15 @@ std::string percent(double v) {
   return s.str();
 }
 
-// One input per line, tokens separated by spaces (what the emitted programs' main reads).
-std::string program_inputs(const data::SequenceDataset& data) {
+// One example per line, its words separated by spaces: the tokens (what the emitted programs'
+// main reads) or the targets (one label per position, as the programs print their predictions;
+// <pad> where nothing is scored, such as BOS).
+std::string example_lines(const data::SequenceDataset& data, std::vector<std::string> data::SequenceExample::*words) {
   std::string text;
   for (int64_t i = 0; i < data.size(); ++i) {
-    data::SequenceExample e = data.example(i);
-    for (size_t t = 0; t < e.tokens.size(); ++t) text += (t ? " " : "") + e.tokens[t];
-    text += "\n";
-  }
-  return text;
-}
-
-// The targets of program_inputs' lines, one label per position, as the programs print their
-// predictions (<pad> where nothing is scored, such as BOS).
-std::string program_targets(const data::SequenceDataset& data) {
-  std::string text;
-  for (int64_t i = 0; i < data.size(); ++i) {
-    data::SequenceExample e = data.example(i);
-    for (size_t t = 0; t < e.targets.size(); ++t) text += (t ? " " : "") + e.targets[t];
+    const data::SequenceExample e = data.example(i);
+    const std::vector<std::string>& line = e.*words;
+    for (size_t t = 0; t < line.size(); ++t) text += (t ? " " : "") + line[t];
     text += "\n";
   }
   return text;
@@ -216,7 +207,7 @@ VerifyReport verify_program(TransformerProgram& model, const data::SequenceDatas
   const fs::path inputs = work / "inputs.txt", outputs = work / "outputs.txt";
   {
     std::ofstream f(inputs);
-    f << program_inputs(data);
+    f << example_lines(data, &data::SequenceExample::tokens);
   }
   if (program.extension() == ".py") {
     run_command("python3 " + shell_quoted(program.string()) + " < " + shell_quoted(inputs.string()) + " > " +
@@ -380,8 +371,10 @@ void export_transformer_program(const ExportRequest& request) {
   // The test split as the programs read it, and its targets: `python3 program.py <
   // test_inputs.txt` scored against test_targets.txt needs nothing of glassbox (and scores
   // other programs, the paper's released ones, on the same examples).
-  io::write_bytes_atomic((dir / "test_inputs.txt").string(), program_inputs(data.test));
-  io::write_bytes_atomic((dir / "test_targets.txt").string(), program_targets(data.test));
+  io::write_bytes_atomic((dir / "test_inputs.txt").string(),
+                         example_lines(data.test, &data::SequenceExample::tokens));
+  io::write_bytes_atomic((dir / "test_targets.txt").string(),
+                         example_lines(data.test, &data::SequenceExample::targets));
   io::write_json_atomic((dir / "program.json").string(), summary);
   std::cout << "program: " << (dir / "program.py").string() << " (" << summary["lines.py"].get<int64_t>()
             << " lines) and " << (dir / "program.cpp").string() << "; the test split in test_inputs.txt and "
