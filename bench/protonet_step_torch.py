@@ -59,10 +59,8 @@ class ProtoNet(torch.nn.Module):
         self.sizes = sizes
         chans = [1, hidden, hidden, hidden, latent]
         self.enc = torch.nn.ModuleList(torch.nn.Conv2d(chans[i], chans[i + 1], 3, 2) for i in range(4))
-        self.dec = torch.nn.ModuleList(
-            torch.nn.ConvTranspose2d(chans[4 - i], chans[3 - i], 3, 2, padding=1,
-                                     output_padding=sizes[3 - i] - (2 * sizes[4 - i] - 1))
-            for i in range(4))
+        # Unpadded; forward() crops each output as TensorFlow's conv2d_transpose "SAME" does.
+        self.dec = torch.nn.ModuleList(torch.nn.ConvTranspose2d(chans[4 - i], chans[3 - i], 3, 2) for i in range(4))
         for layer in list(self.enc) + list(self.dec):
             torch.nn.init.normal_(layer.weight, 0.0, 0.01)
             torch.nn.init.zeros_(layer.bias)
@@ -78,8 +76,10 @@ class ProtoNet(torch.nn.Module):
         d = (z.pow(2).sum(1, keepdim=True) + self.prototypes.pow(2).sum(1) - 2 * z @ self.prototypes.t()).clamp_min(0)
         logits = d @ self.class_weights
         r = h
-        for deconv in self.dec:
-            r = torch.sigmoid(deconv(r))
+        for i, deconv in enumerate(self.dec):
+            size = self.sizes[3 - i]
+            top, _ = same_pad(size)
+            r = torch.sigmoid(deconv(r)[:, :, top:top + size, top:top + size])
         return logits, d, r
 
 

@@ -145,7 +145,8 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   check_operands(op, x, weight, bias, out_ch);
   check_positive(op, "stride", opt.stride_h, opt.stride_w);
   check_positive(op, "dilation", opt.dilation_h, opt.dilation_w);
-  if (opt.padding_h < 0 || opt.padding_w < 0)
+  const Padding2d pad = opt.padding_sides ? *opt.padding_sides : Padding2d::symmetric(opt.padding_h, opt.padding_w);
+  if (pad.top < 0 || pad.bottom < 0 || pad.left < 0 || pad.right < 0)
     throw std::invalid_argument("conv_transpose2d: padding must be non-negative");
   // The output size below is only the adjoint of a convolution's floor division while
   // output_padding < stride (PyTorch also allows < dilation; that case is not supported).
@@ -159,14 +160,14 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
                                 " (layout [C_in, C_out/groups, kh, kw]) do not match groups=" + std::to_string(groups));
   const int64_t kh = weight.size(2), kw = weight.size(3);
   const int64_t out_h =
-      (x.size(2) - 1) * opt.stride_h - 2 * opt.padding_h + opt.dilation_h * (kh - 1) + opt.output_padding_h + 1;
+      (x.size(2) - 1) * opt.stride_h - pad.top - pad.bottom + opt.dilation_h * (kh - 1) + opt.output_padding_h + 1;
   const int64_t out_w =
-      (x.size(3) - 1) * opt.stride_w - 2 * opt.padding_w + opt.dilation_w * (kw - 1) + opt.output_padding_w + 1;
+      (x.size(3) - 1) * opt.stride_w - pad.left - pad.right + opt.dilation_w * (kw - 1) + opt.output_padding_w + 1;
   if (out_h < 1 || out_w < 1)
     throw std::invalid_argument("conv_transpose2d: padding leaves an empty output for x " + x.shape().str());
   // The convolution this is the adjoint of: input [N, C_out, out_h, out_w], output x.
-  const kernels::Conv2dParams p{opt.stride_h,  opt.stride_w,   opt.padding_h,  opt.padding_h, opt.padding_w,
-                                opt.padding_w, opt.dilation_h, opt.dilation_w, groups};
+  const kernels::Conv2dParams p{opt.stride_h, opt.stride_w,   pad.top,        pad.bottom, pad.left,
+                                pad.right,    opt.dilation_h, opt.dilation_w, groups};
 
   const Shape out_shape{x.size(0), out_ch, out_h, out_w};
   // The bias is added in place here rather than by a broadcast add node: one pass over

@@ -31,9 +31,14 @@ struct ConvTranspose2dOptions {
   int64_t output_padding_h = 0, output_padding_w = 0;
   int64_t dilation_h = 1, dilation_w = 1;
   int64_t groups = 1;
+  /// When set, replaces padding_h/padding_w with the four sides of the convolution this is
+  /// the adjoint of. Padding2d::same(out_h, out_w, ...) gives TensorFlow's conv2d_transpose
+  /// with "SAME", whose odd padding row/column is at the bottom/right.
+  std::optional<Padding2d> padding_sides;
 };
 /// x [N, C, H, W], weight [C, O/groups, kh, kw] (PyTorch layout), bias [O] or undefined.
-/// Output H = (H-1)*stride - 2*padding + dilation*(kh-1) + output_padding + 1, with
+/// Output H = (H-1)*stride - pad_top - pad_bottom + dilation*(kh-1) + output_padding + 1
+/// (pad_top = pad_bottom = padding_h unless padding_sides is set), with
 /// 0 <= output_padding < stride (PyTorch also allows < dilation; not supported here).
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
                         const ConvTranspose2dOptions& opt = {});

@@ -85,11 +85,13 @@ Tensor ProtoNet::decode(const Tensor& latent) const {
       c.padding = ops::Padding2d::symmetric(1, 1);
       h = ops::conv2d(h, dec_[size_t(i)]->weight, dec_[size_t(i)]->bias, c);
     } else {
-      // k=3, s=2, p=1 gives 2n - 1 + output_padding: output_padding picks 2n or 2n - 1.
+      // TensorFlow's conv2d_transpose with "SAME" (the paper's code): the adjoint of the
+      // encoder's SAME convolution target -> n, whose odd padding pixel sits at the bottom/
+      // right. PyTorch's usual padding 1 + output_padding 1 instead would shift 4 <- 2,
+      // 14 <- 7 and 28 <- 14 by a pixel.
       ops::ConvTranspose2dOptions c;
       c.stride_h = c.stride_w = 2;
-      c.padding_h = c.padding_w = 1;
-      c.output_padding_h = c.output_padding_w = target - (2 * h.size(2) - 1);
+      c.padding_sides = ops::Padding2d::same(target, target, 3, 3, 2, 2);
       h = ops::conv_transpose2d(h, dec_[size_t(i)]->weight, dec_[size_t(i)]->bias, c);
     }
     h = last ? ops::sigmoid(h) : activate(h);

@@ -349,6 +349,13 @@ ops::ConvTranspose2dOptions transpose_options(int64_t stride, int64_t padding, i
   return o;
 }
 
+/// TensorFlow's conv2d_transpose "SAME" (stride 2, 3x3) to an `out` x `out` image.
+ops::ConvTranspose2dOptions same_transpose_options(int64_t out) {
+  ops::ConvTranspose2dOptions o = transpose_options(2, 0, 0);
+  o.padding_sides = ops::Padding2d::same(out, out, 3, 3, 2, 2);
+  return o;
+}
+
 TEST(CudaConvTranspose2d, MatchesCpuForwardAndGradients) {
   GLASSBOX_REQUIRE_CUDA();
   struct Case {
@@ -358,9 +365,10 @@ TEST(CudaConvTranspose2d, MatchesCpuForwardAndGradients) {
     bool bias;
   };
   const Case cases[] = {
-      {"ProtoNet decoder 4 -> 7", {2, 4, 4, 4}, {4, 3, 3, 3}, transpose_options(2, 1, 0), true},
-      {"ProtoNet decoder 7 -> 14", {2, 4, 7, 7}, {4, 3, 3, 3}, transpose_options(2, 1, 1), true},
-      {"ProtoNet decoder to one channel", {3, 8, 14, 14}, {8, 1, 3, 3}, transpose_options(2, 1, 1), true},
+      {"ProtoNet decoder 4 -> 7", {2, 4, 4, 4}, {4, 3, 3, 3}, same_transpose_options(7), true},
+      {"ProtoNet decoder 7 -> 14", {2, 4, 7, 7}, {4, 3, 3, 3}, same_transpose_options(14), true},
+      {"ProtoNet decoder to one channel", {3, 8, 14, 14}, {8, 1, 3, 3}, same_transpose_options(28), true},
+      {"padding 1, output_padding 1", {2, 4, 7, 7}, {4, 3, 3, 3}, transpose_options(2, 1, 1), true},
       {"groups 2, dilation 2", {2, 4, 5, 5}, {4, 3, 3, 3}, transpose_options(2, 1, 1, 2, 2), true},
       {"1x1 stride 1", {2, 5, 3, 4}, {5, 2, 1, 1}, transpose_options(1, 0, 0), false},
       {"stride 3, no padding", {1, 2, 3, 2}, {2, 2, 2, 3}, transpose_options(3, 0, 2), false},

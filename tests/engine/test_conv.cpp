@@ -226,6 +226,10 @@ TEST(ConvTranspose2d, OutputShapeFormula) {
   opt.groups = 2;
   Tensor y = ops::conv_transpose2d(Tensor::ones({1, 4, 5, 6}), Tensor::ones({4, 3, 3, 4}), Tensor(), opt);
   EXPECT_EQ(y.shape(), (Shape{1, 6, 12, 17}));
+  // Sides replace the symmetric padding: H = 8 - (0 + 1) + 4 + 1 + 1 = 13, W = 15 - (3 + 0) + 3 + 2 + 1 = 18.
+  opt.padding_sides = ops::Padding2d{0, 1, 3, 0};
+  y = ops::conv_transpose2d(Tensor::ones({1, 4, 5, 6}), Tensor::ones({4, 3, 3, 4}), Tensor(), opt);
+  EXPECT_EQ(y.shape(), (Shape{1, 6, 13, 18}));
 }
 
 TEST(ConvTranspose2d, IsTheAdjointOfConv2d) {
@@ -245,6 +249,35 @@ TEST(ConvTranspose2d, IsTheAdjointOfConv2d) {
   Tensor ty = ops::conv_transpose2d(y, w, Tensor(), t);
   ASSERT_EQ(ty.shape(), x.shape());
   EXPECT_NEAR(ops::sum(ops::mul(cx, y)).item(), ops::sum(ops::mul(x, ty)).item(), 1e-10);
+}
+
+TEST(ConvTranspose2d, WithSamePaddingSidesIsTheAdjointOfTensorFlowsSameConv2d) {
+  // TensorFlow's conv2d_transpose "SAME" (ProtoNet's decoder): 7 -> 4 pads 1/1, 14 -> 7 and
+  // 10 -> 5 (width) pad 0 above/left and 1 below/right. The output has the SAME input's size.
+  for (auto [h, w] : {std::pair<int64_t, int64_t>{7, 7}, {14, 10}}) {
+    SCOPED_TRACE(std::to_string(h) + "x" + std::to_string(w));
+    ops::Conv2dOptions c;
+    c.stride_h = c.stride_w = 2;
+    c.padding = ops::Padding2d::same(h, w, 3, 3, 2, 2);
+    ops::ConvTranspose2dOptions t;
+    t.stride_h = t.stride_w = 2;
+    t.padding_sides = c.padding;
+    Tensor x = random_tensor({2, 3, h, w}, 44), wt = random_tensor({4, 3, 3, 3}, 45);
+    Tensor cx = ops::conv2d(x, wt, Tensor(), c);
+    Tensor y = random_tensor(cx.shape(), 46);
+    Tensor ty = ops::conv_transpose2d(y, wt, Tensor(), t);
+    ASSERT_EQ(ty.shape(), x.shape());
+    EXPECT_NEAR(ops::sum(ops::mul(cx, y)).item(), ops::sum(ops::mul(x, ty)).item(), 1e-10);
+  }
+}
+
+TEST(ConvTranspose2d, GradcheckAsymmetricPaddingSides) {
+  ops::ConvTranspose2dOptions opt;
+  opt.stride_h = opt.stride_w = 2;
+  opt.padding_sides = ops::Padding2d{0, 1, 1, 2};
+  opt.output_padding_w = 1;
+  EXPECT_TRUE(gradcheck([&](const std::vector<Tensor>& in) { return ops::conv_transpose2d(in[0], in[1], in[2], opt); },
+                        {grad_input({2, 3, 3, 4}, 56), grad_input({3, 2, 3, 3}, 57), grad_input({2}, 58)}));
 }
 
 TEST(ConvTranspose2d, GradcheckStride2OutputPaddingGroups) {
