@@ -232,8 +232,24 @@ TEST(ConvTranspose2d, OutputShapeFormula) {
   EXPECT_EQ(y.shape(), (Shape{1, 6, 13, 18}));
 }
 
+namespace {
+
+/// <conv(x, w), y> = <x, conv_transpose(y, w)>: the transposed convolution `t` is the adjoint
+/// of the convolution `c` on inputs of x's shape (and gives back that shape).
+void expect_adjoint(const ops::Conv2dOptions& c, const ops::ConvTranspose2dOptions& t, const Shape& x_shape,
+                    const Shape& w_shape, uint64_t seed) {
+  Tensor x = random_tensor(x_shape, seed), w = random_tensor(w_shape, seed + 1);
+  Tensor cx = ops::conv2d(x, w, Tensor(), c);
+  Tensor y = random_tensor(cx.shape(), seed + 2);
+  Tensor ty = ops::conv_transpose2d(y, w, Tensor(), t);
+  ASSERT_EQ(ty.shape(), x.shape());
+  EXPECT_NEAR(ops::sum(ops::mul(cx, y)).item(), ops::sum(ops::mul(x, ty)).item(), 1e-10);
+}
+
+}  // namespace
+
 TEST(ConvTranspose2d, IsTheAdjointOfConv2d) {
-  // <conv(x, w), y> = <x, conv_transpose(y, w)> for the same stride/padding/dilation.
+  // The same stride/padding/dilation on both sides.
   ops::Conv2dOptions c;
   c.stride_h = c.stride_w = 2;
   c.padding = ops::Padding2d::symmetric(1, 1);
@@ -243,12 +259,7 @@ TEST(ConvTranspose2d, IsTheAdjointOfConv2d) {
   t.padding_h = t.padding_w = 1;
   t.dilation_w = 2;
   t.output_padding_w = 1;  // the convolution's floor division dropped one column of 10
-  Tensor x = random_tensor({2, 3, 9, 10}, 41), w = random_tensor({4, 3, 3, 3}, 42);
-  Tensor cx = ops::conv2d(x, w, Tensor(), c);
-  Tensor y = random_tensor(cx.shape(), 43);
-  Tensor ty = ops::conv_transpose2d(y, w, Tensor(), t);
-  ASSERT_EQ(ty.shape(), x.shape());
-  EXPECT_NEAR(ops::sum(ops::mul(cx, y)).item(), ops::sum(ops::mul(x, ty)).item(), 1e-10);
+  expect_adjoint(c, t, {2, 3, 9, 10}, {4, 3, 3, 3}, 41);
 }
 
 TEST(ConvTranspose2d, WithSamePaddingSidesIsTheAdjointOfTensorFlowsSameConv2d) {
@@ -262,12 +273,7 @@ TEST(ConvTranspose2d, WithSamePaddingSidesIsTheAdjointOfTensorFlowsSameConv2d) {
     ops::ConvTranspose2dOptions t;
     t.stride_h = t.stride_w = 2;
     t.padding_sides = c.padding;
-    Tensor x = random_tensor({2, 3, h, w}, 44), wt = random_tensor({4, 3, 3, 3}, 45);
-    Tensor cx = ops::conv2d(x, wt, Tensor(), c);
-    Tensor y = random_tensor(cx.shape(), 46);
-    Tensor ty = ops::conv_transpose2d(y, wt, Tensor(), t);
-    ASSERT_EQ(ty.shape(), x.shape());
-    EXPECT_NEAR(ops::sum(ops::mul(cx, y)).item(), ops::sum(ops::mul(x, ty)).item(), 1e-10);
+    expect_adjoint(c, t, {2, 3, h, w}, {4, 3, 3, 3}, 44);
   }
 }
 
