@@ -31,6 +31,25 @@ Tensor conv_fn(const std::vector<Tensor>& in, const ops::Conv2dOptions& opt) {
   return ops::conv2d(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), opt);
 }
 
+/// Runs `op(x, w, b)` on a PyTorch fixture case and compares its output and its three gradients with PyTorch's, in
+/// f64 (the reference loops) and in f32 (oneDNN).
+template <class Op>
+void expect_matches_pytorch_case(const nlohmann::json& c, Op op) {
+  for (DType dtype : {DType::f64, DType::f32}) {
+    SCOPED_TRACE(dtype == DType::f64 ? "f64" : "f32");
+    const double tol = dtype == DType::f64 ? 1e-10 : 1e-4;
+    Tensor x = fixture_tensor(c.at("x"), dtype).set_requires_grad();
+    Tensor w = fixture_tensor(c.at("w"), dtype).set_requires_grad();
+    Tensor b = fixture_tensor(c.at("b"), dtype).set_requires_grad();
+    Tensor y = op(x, w, b);
+    EXPECT_TRUE(matches_fixture(y, c.at("out"), tol, tol));
+    ops::sum(ops::mul(y, fixture_tensor(c.at("gy"), dtype))).backward();
+    EXPECT_TRUE(matches_fixture(x.grad(), c.at("grad_x"), tol, tol));
+    EXPECT_TRUE(matches_fixture(w.grad(), c.at("grad_w"), tol, tol));
+    EXPECT_TRUE(matches_fixture(b.grad(), c.at("grad_b"), tol, tol));
+  }
+}
+
 }  // namespace
 
 TEST(Padding2d, SameMatchesTensorFlow) {
@@ -112,20 +131,9 @@ TEST(Conv2d, MatchesPyTorchFixtureInF64AndF32) {
   ASSERT_EQ(same.padding.bottom, 1);
   for (auto [name, opt] : {std::pair{"conv2d_grouped", grouped}, std::pair{"conv2d_same", same}}) {
     SCOPED_TRACE(name);
-    const auto& c = cases.at(name);
-    // f64 runs the reference loops, f32 runs oneDNN.
-    for (DType dtype : {DType::f64, DType::f32}) {
-      const double tol = dtype == DType::f64 ? 1e-10 : 1e-4;
-      Tensor x = fixture_tensor(c.at("x"), dtype).set_requires_grad();
-      Tensor w = fixture_tensor(c.at("w"), dtype).set_requires_grad();
-      Tensor b = fixture_tensor(c.at("b"), dtype).set_requires_grad();
-      Tensor y = ops::conv2d(x, w, b, opt);
-      EXPECT_TRUE(matches_fixture(y, c.at("out"), tol, tol));
-      ops::sum(ops::mul(y, fixture_tensor(c.at("gy"), dtype))).backward();
-      EXPECT_TRUE(matches_fixture(x.grad(), c.at("grad_x"), tol, tol));
-      EXPECT_TRUE(matches_fixture(w.grad(), c.at("grad_w"), tol, tol));
-      EXPECT_TRUE(matches_fixture(b.grad(), c.at("grad_b"), tol, tol));
-    }
+    expect_matches_pytorch_case(cases.at(name), [&](const Tensor& x, const Tensor& w, const Tensor& b) {
+      return ops::conv2d(x, w, b, opt);
+    });
   }
 }
 
@@ -316,18 +324,9 @@ TEST(ConvTranspose2d, MatchesPyTorchFixtureWithOutputPadding) {
   opt.padding_h = opt.padding_w = 1;
   opt.output_padding_h = opt.output_padding_w = 1;
   opt.groups = 2;
-  for (DType dtype : {DType::f64, DType::f32}) {
-    const double tol = dtype == DType::f64 ? 1e-10 : 1e-4;
-    Tensor x = fixture_tensor(c.at("x"), dtype).set_requires_grad();
-    Tensor w = fixture_tensor(c.at("w"), dtype).set_requires_grad();
-    Tensor b = fixture_tensor(c.at("b"), dtype).set_requires_grad();
-    Tensor y = ops::conv_transpose2d(x, w, b, opt);
-    EXPECT_TRUE(matches_fixture(y, c.at("out"), tol, tol));
-    ops::sum(ops::mul(y, fixture_tensor(c.at("gy"), dtype))).backward();
-    EXPECT_TRUE(matches_fixture(x.grad(), c.at("grad_x"), tol, tol));
-    EXPECT_TRUE(matches_fixture(w.grad(), c.at("grad_w"), tol, tol));
-    EXPECT_TRUE(matches_fixture(b.grad(), c.at("grad_b"), tol, tol));
-  }
+  expect_matches_pytorch_case(c, [&](const Tensor& x, const Tensor& w, const Tensor& b) {
+    return ops::conv_transpose2d(x, w, b, opt);
+  });
 }
 
 TEST(ConvTranspose2d, RejectsOutputPaddingNotBelowStride) {
