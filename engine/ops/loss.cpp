@@ -89,7 +89,7 @@ Tensor class_index_loss(const Tensor& log_probs, const Tensor& target, Reduction
   // makes the loss NaN.
   const bool on_host = target.device().is_cpu();
   int64_t valid = 0;
-  Tensor valid_count, out_of_range;
+  Tensor scored, valid_count, out_of_range;  // scored: the positions that are not ignored, when some may be
   if (on_host) {
     for (int64_t t : target.to_vector<int64_t>()) {
       if (t == ignore_index) continue;
@@ -99,8 +99,9 @@ Tensor class_index_loss(const Tensor& log_probs, const Tensor& target, Reduction
                                 " or ignore_index " + std::to_string(ignore_index) + ")");
       ++valid;
     }
+    if (valid < target.numel()) scored = ne(target, double(ignore_index));
   } else {
-    const Tensor scored = ne(target, double(ignore_index));
+    scored = ne(target, double(ignore_index));
     valid_count = sum(scored.to(log_probs.dtype()));
     const Tensor bad = logical_and(scored, logical_or(lt(target, 0.0), ge(target, double(classes))));
     out_of_range = gt(sum(bad.to(log_probs.dtype())), 0.0);  // 0-d bool
@@ -112,7 +113,7 @@ Tensor class_index_loss(const Tensor& log_probs, const Tensor& target, Reduction
   Tensor t = target.unsqueeze(1);
   const double off = smoothing / double(classes);
   Tensor q = where(eq(t, positions), scalar_like(log_probs, 1.0 - smoothing + off), scalar_like(log_probs, off));
-  if (!on_host || valid < target.numel()) q = where(eq(t, double(ignore_index)), scalar_like(log_probs, 0), q);
+  if (scored.defined()) q = where(scored.unsqueeze(1), q, scalar_like(log_probs, 0));
 
   Tensor per_position = neg(sum(mul(log_probs, q), {1}));
   if (!on_host)
