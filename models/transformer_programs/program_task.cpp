@@ -170,6 +170,7 @@ SequenceAccuracy argmax_accuracy(TransformerProgram& model, const data::Sequence
   NoGradGuard no_grad;
   model.set_mode(ChoiceMode::argmax);
   SequenceAccuracy a;
+  a.confusion.emplace(data.labels);
   int64_t right_tokens = 0, right_sequences = 0;
   for (int64_t start = 0; start < data.size(); start += kEvalBatch) {
     const int64_t len = std::min(kEvalBatch, data.size() - start);
@@ -186,6 +187,7 @@ SequenceAccuracy argmax_accuracy(TransformerProgram& model, const data::Sequence
         if (tgt[i] == 0) continue;
         ++a.tokens;
         const bool ok = pred[i] == tgt[i];
+        a.confusion->add(pred[i], tgt[i]);
         right_tokens += ok;
         all = all && ok;
       }
@@ -341,14 +343,18 @@ void eval_transformer_program(const EvalRequest& request) {
   auto model = load_trained(request.config, request.run, data.train);
   SequenceAccuracy a = argmax_accuracy(*model, split);
   if (request.json) {
-    nlohmann::json j = accuracy_json(a);
+    // The confusion matrix's keys (per_class_accuracy, per_class_samples, ...) over the scored positions.
+    nlohmann::json j = a.confusion->to_json();
+    j.update(accuracy_json(a));
     j["split"] = request.split;
     j["accuracy"] = a.token;
     std::cout << j.dump() << "\n";
     return;
   }
   std::cout << request.split << " (argmax model): accuracy " << percent(a.token) << " of " << a.tokens
-            << " tokens, " << percent(a.sequence) << " of " << a.sequences << " sequences\n";
+            << " tokens, " << percent(a.sequence) << " of " << a.sequences << " sequences\n\n"
+            << "scored positions by target label\n"
+            << a.confusion->table();
 }
 
 void export_transformer_program(const ExportRequest& request) {

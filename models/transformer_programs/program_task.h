@@ -3,11 +3,13 @@
 // Gumbel temperature, evaluation of the argmax model, and compilation of a run into
 // a Python or C++ program with a token-by-token check against the model.
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "models/transformer_programs/program.h"
 #include "trainers/config.h"
 #include "trainers/data/sequence_tasks.h"
+#include "trainers/metrics/confusion_matrix.h"
 #include "trainers/model_registry.h"
 
 namespace glassbox::models {
@@ -24,6 +26,8 @@ struct SequenceAccuracy {
   double sequence = 0;  // every scored position of the example right
   int64_t tokens = 0, sequences = 0;
   double loss = 0;  // the training loss (masked cross-entropy) of the argmax model's logits
+  /// The scored positions by target label (rows) and prediction: which answers the model gets wrong.
+  std::optional<ConfusionMatrix> confusion;
 };
 /// Accuracy (and loss) of the argmax model on a data set.
 SequenceAccuracy argmax_accuracy(TransformerProgram& model, const data::SequenceDataset& data);

@@ -222,6 +222,12 @@ TEST(TransformerPrograms, HistLearnsCompilesAndVerifies) {
   data::SequenceSplits data = transformer_program_data(config);
   SequenceAccuracy acc = argmax_accuracy(*model, data.test);
   EXPECT_GT(acc.token, 0.9) << "hist should be learned in 20 short epochs";
+  // The confusion matrix counts the same scored positions, by target label; hist's answers are counts 1..7.
+  ASSERT_TRUE(acc.confusion.has_value());
+  EXPECT_EQ(acc.confusion->total(), acc.tokens);
+  EXPECT_DOUBLE_EQ(acc.confusion->accuracy(), acc.token);
+  EXPECT_EQ(acc.confusion->per_class_samples()[0], 0) << "<pad> positions are not scored";
+  EXPECT_GT(acc.confusion->per_class_samples()[1], 0);
 
   // Exports: both programs and a summary.
   const fs::path exports = dir.path() / "run" / "exports";

@@ -21,15 +21,17 @@ TEST(ConfusionMatrix, CountsAccuracyAndPerClassAccuracy) {
   EXPECT_DOUBLE_EQ(per_class[0], 2.0 / 3.0);
   EXPECT_DOUBLE_EQ(per_class[1], 0.5);
   EXPECT_DOUBLE_EQ(per_class[2], 1.0);
+  EXPECT_EQ(m.per_class_samples(), (std::vector<int64_t>{3, 2, 1}));
 
   nlohmann::json j = m.to_json();
   EXPECT_DOUBLE_EQ(j["accuracy"].get<double>(), 4.0 / 6.0);
   EXPECT_EQ(j["samples"], 6);
   EXPECT_DOUBLE_EQ(j["per_class_accuracy"]["dog"].get<double>(), 0.5);
+  EXPECT_EQ(j["per_class_samples"]["cat"], 3);
   EXPECT_EQ(j["confusion_matrix"][0], (std::vector<int64_t>{2, 1, 0}));
   const std::string table = m.table();
   EXPECT_NE(table.find("accuracy 66.67% (6 samples)"), std::string::npos) << table;
-  EXPECT_NE(table.find("dog"), std::string::npos) << table;
+  EXPECT_NE(table.find("dog             50.00% of 2"), std::string::npos) << table;
 }
 
 TEST(ConfusionMatrix, RejectsOutOfRangeClassesAndLengthMismatch) {

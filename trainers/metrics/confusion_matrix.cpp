@@ -36,21 +36,32 @@ double ConfusionMatrix::accuracy() const {
   return total_ > 0 ? static_cast<double>(correct) / total_ : 0.0;
 }
 
-std::vector<double> ConfusionMatrix::per_class_accuracy() const {
-  std::vector<double> out;
+std::vector<int64_t> ConfusionMatrix::per_class_samples() const {
+  std::vector<int64_t> out;
   for (int64_t c = 0; c < num_classes(); ++c) {
     int64_t row = 0;
     for (int64_t p = 0; p < num_classes(); ++p) row += count(c, p);
-    out.push_back(row > 0 ? static_cast<double>(count(c, c)) / row : 0.0);
+    out.push_back(row);
   }
   return out;
 }
 
+std::vector<double> ConfusionMatrix::per_class_accuracy() const {
+  std::vector<double> out;
+  const std::vector<int64_t> rows = per_class_samples();
+  for (int64_t c = 0; c < num_classes(); ++c)
+    out.push_back(rows[size_t(c)] > 0 ? static_cast<double>(count(c, c)) / double(rows[size_t(c)]) : 0.0);
+  return out;
+}
+
 nlohmann::json ConfusionMatrix::to_json() const {
-  nlohmann::json per_class = nlohmann::json::object(), matrix = nlohmann::json::array();
+  nlohmann::json per_class = nlohmann::json::object(), samples = nlohmann::json::object(),
+                 matrix = nlohmann::json::array();
   const std::vector<double> acc = per_class_accuracy();
+  const std::vector<int64_t> rows = per_class_samples();
   for (int64_t c = 0; c < num_classes(); ++c) {
     per_class[names_[c]] = acc[c];
+    samples[names_[c]] = rows[size_t(c)];
     matrix.push_back(
         std::vector<int64_t>(counts_.begin() + c * num_classes(), counts_.begin() + (c + 1) * num_classes()));
   }
@@ -58,6 +69,7 @@ nlohmann::json ConfusionMatrix::to_json() const {
           {"samples", total_},
           {"class_names", names_},
           {"per_class_accuracy", per_class},
+          {"per_class_samples", samples},
           {"confusion_matrix", matrix}};
 }
 
@@ -68,9 +80,10 @@ std::string ConfusionMatrix::table() const {
                 static_cast<long long>(total_));
   out += buf;
   const std::vector<double> acc = per_class_accuracy();
+  const std::vector<int64_t> rows = per_class_samples();
   for (int64_t c = 0; c < num_classes(); ++c) {
-    std::snprintf(buf, sizeof buf, "  %2lld %-14s %6.2f%%\n", static_cast<long long>(c), names_[c].c_str(),
-                  100 * acc[c]);
+    std::snprintf(buf, sizeof buf, "  %2lld %-14s %6.2f%% of %lld\n", static_cast<long long>(c), names_[c].c_str(),
+                  100 * acc[c], static_cast<long long>(rows[size_t(c)]));
     out += buf;
   }
   out += "\nconfusion matrix (rows: true class, columns: predicted)\n    ";

@@ -26,8 +26,11 @@ class ConfusionMatrix {
   double accuracy() const;
   /// For each class, the fraction of its samples predicted correctly (0 for an absent class).
   std::vector<double> per_class_accuracy() const;
+  /// For each class, its samples (the row sums): says which per-class accuracies rest on few samples, or none.
+  std::vector<int64_t> per_class_samples() const;
 
-  /// {"accuracy", "samples", "per_class_accuracy": {name: value}, "confusion_matrix": rows = true class}.
+  /// {"accuracy", "samples", "class_names", "per_class_accuracy": {name: value}, "per_class_samples": {name: n},
+  /// "confusion_matrix": rows = true class}.
   nlohmann::json to_json() const;
   /// A text table: per-class accuracy, then the matrix with true classes as rows.
   std::string table() const;
