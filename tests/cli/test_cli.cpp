@@ -334,6 +334,8 @@ TEST(CliVerbs, UnknownKeysAndBadValuesAreRejectedNamingTheKey) {
   EXPECT_NE(m.find("unknown device 'tpu'"), std::string::npos) << m;
   m = usage_error_of(train_verb, {"cli_test_model", "--out", out, "--threads", "-2"});
   EXPECT_NE(m.find("threads must be >= 0"), std::string::npos) << m;
+  m = usage_error_of(train_verb, {"cli_test_model", "--out", out, "--epochs", "0"});
+  EXPECT_NE(m.find("epochs must be >= 1, got 0"), std::string::npos) << m;
   EXPECT_FALSE(std::filesystem::exists(dir / "run")) << "a rejected command must not create its run folder";
 }
 
