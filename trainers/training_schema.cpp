@@ -46,6 +46,12 @@ train::TrainerOptions trainer_options(const Config& config, const std::string& m
   return to;
 }
 
+void check_training_loop(const Config& config) {
+  for (const char* key : {"epochs", "batch_size"})
+    if (config.schema().find(key) != nullptr && config.get_int(key) < 1)
+      throw UsageError(config.origin(key) + ": " + key + " must be >= 1, got " + std::to_string(config.get_int(key)));
+}
+
 Device training_device(const Config& config) {
   if (config.schema().find("device") == nullptr) return Device::cpu();
   Device device;

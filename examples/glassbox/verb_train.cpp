@@ -1,11 +1,11 @@
 // glassbox train MODEL: resolves the configuration, prepares the run folder, and
 // hands over to the model's training loop.
 #include <iostream>
-#include <string>
 
 #include "examples/glassbox/verb_parsing.h"
 #include "examples/glassbox/verb_train_restarts.h"
 #include "trainers/run_folder.h"
+#include "trainers/training_schema.h"
 
 namespace glassbox::cli {
 
@@ -47,9 +47,7 @@ int train_verb(const Args& args) {
   if (resume && config_file.empty()) config_file = (out / "config.cfg").string();
   const Config config = resolve_config(model.schema, config_file, command_line_overrides(parsed, kShortcuts));
   apply_runtime_settings(config);
-  // Zero epochs would leave a run folder without a checkpoint, which eval and export need.
-  if (config.schema().find("epochs") && config.get_int("epochs") < 1)
-    throw UsageError(config.origin("epochs") + ": epochs must be >= 1, got " + std::to_string(config.get_int("epochs")));
+  check_training_loop(config);
 
   const RunFolder run = RunFolder::create(out, resume);
   run.write_config(name, config);

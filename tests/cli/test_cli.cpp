@@ -336,6 +336,8 @@ TEST(CliVerbs, UnknownKeysAndBadValuesAreRejectedNamingTheKey) {
   EXPECT_NE(m.find("threads must be >= 0"), std::string::npos) << m;
   m = usage_error_of(train_verb, {"cli_test_model", "--out", out, "--epochs", "0"});
   EXPECT_NE(m.find("epochs must be >= 1, got 0"), std::string::npos) << m;
+  m = usage_error_of(train_verb, {"cli_test_model", "--out", out, "--batch_size", "-5"});
+  EXPECT_NE(m.find("batch_size must be >= 1, got -5"), std::string::npos) << m;
   EXPECT_FALSE(std::filesystem::exists(dir / "run")) << "a rejected command must not create its run folder";
 }
 
