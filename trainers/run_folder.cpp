@@ -13,7 +13,7 @@ namespace glassbox {
 
 RunFolder RunFolder::create(const std::filesystem::path& root, bool resume) {
   RunFolder run(root);
-  if (std::filesystem::exists(run.info_file()) && !resume) {
+  if (std::filesystem::exists(run.info_file()) && !resume && run.started()) {
     throw UsageError(root.string() +
                      " already holds a run; pass --resume to continue it or --out to pick a new folder");
   }
@@ -23,6 +23,15 @@ RunFolder RunFolder::create(const std::filesystem::path& root, bool resume) {
   std::filesystem::create_directories(run.checkpoints_dir());
   std::filesystem::create_directories(run.exports_dir());
   return run;
+}
+
+bool RunFolder::started() const {
+  namespace fs = std::filesystem;
+  if (fs::exists(metrics_file())) return true;
+  if (fs::is_directory(checkpoints_dir()) && !fs::is_empty(checkpoints_dir())) return true;
+  for (const auto& entry : fs::directory_iterator(root_))
+    if (entry.is_directory() && entry.path().filename().string().rfind("restart-", 0) == 0) return true;
+  return false;
 }
 
 RunFolder RunFolder::open(const std::filesystem::path& root) {

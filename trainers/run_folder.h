@@ -15,7 +15,9 @@ namespace glassbox {
 
 class RunFolder {
  public:
-  /// Creates `root` and its subfolders. An existing run folder is an error unless `resume`.
+  /// Creates `root` and its subfolders. An existing run folder that has started training is an error
+  /// unless `resume`; one holding only the configuration of a run that failed before its first step
+  /// (a bad model option, say) is taken over, so the corrected command can use the same --out.
   static RunFolder create(const std::filesystem::path& root, bool resume);
   /// Opens an existing run folder (one with run.json); errors say what is missing.
   static RunFolder open(const std::filesystem::path& root);
@@ -39,6 +41,8 @@ class RunFolder {
 
   /// Records the model and its resolved configuration (config.cfg and run.json).
   void write_config(const std::string& model, const Config& config) const;
+  /// Whether training has begun here: metrics, a checkpoint, or a restart's subfolder exist.
+  bool started() const;
   /// run.json's contents.
   nlohmann::json info() const;
   /// The model this run trains, from run.json.

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -254,6 +255,8 @@ const bool registered = [] {
                         if (r.config.get_string("dataset") == "mnist") {
                           data::load_dataset("mnist", data::Split::train, recorded.data_dir);
                         }
+                        // As a real model's training does: the folder now holds a started run.
+                        std::ofstream(r.run.metrics_file(), std::ios::app) << "{}\n";
                       },
                   .eval =
                       [](const EvalRequest& r) {
@@ -347,6 +350,9 @@ TEST(CliVerbs, MissingDataSaysHowToGetIt) {
                                               "--data-dir", (dir / "no-data").string()});
   EXPECT_NE(m.find("data set 'mnist' not found"), std::string::npos) << m;
   EXPECT_NE(m.find("./run data mnist"), std::string::npos) << m;
+  // The failed start left only its configuration: the corrected command may use the same folder.
+  EXPECT_EQ(train_verb({"cli_test_model", "--out", (dir / "run").string()}), 0);
+  EXPECT_TRUE(RunFolder::open(dir / "run").started());
 }
 
 TEST(CliVerbs, ModelSpecificVerbsSayWhenAModelLacksThem) {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "tests/support/temp_dir.h"
 #include "trainers/model_registry.h"
 #include "trainers/run_folder.h"
@@ -31,7 +33,22 @@ TEST(RunFolder, RefusesToOverwriteAndResumesOnlyExistingRuns) {
   const auto root = dir / "run";
   EXPECT_THROW(RunFolder::create(root, true), UsageError);
   RunFolder::create(root, false).write_config("m", Config(common_training_schema()));
-  EXPECT_THROW(RunFolder::create(root, false), UsageError);
+  // Only a configuration (the model rejected an option before training): the folder is taken over.
+  EXPECT_FALSE(RunFolder::open(root).started());
+  EXPECT_NO_THROW(RunFolder::create(root, false));
+  // Once training has written anything, starting over needs another folder; --resume continues it.
+  for (const std::string begun : {"metrics.jsonl", "checkpoints/latest.json", "restart-0"}) {
+    SCOPED_TRACE(begun);
+    const auto path = dir / ("started-" + std::to_string(begun.size()));
+    RunFolder::create(path, false).write_config("m", Config(common_training_schema()));
+    if (begun == "restart-0")
+      std::filesystem::create_directories(path / begun);
+    else
+      std::ofstream(path / begun) << "{}\n";
+    EXPECT_TRUE(RunFolder::open(path).started());
+    EXPECT_THROW(RunFolder::create(path, false), UsageError);
+    EXPECT_NO_THROW(RunFolder::create(path, true));
+  }
   EXPECT_NO_THROW(RunFolder::create(root, true));
   EXPECT_THROW(RunFolder::open(dir / "nothing"), UsageError);
   EXPECT_THROW(RunFolder::open(dir.path()), UsageError);
