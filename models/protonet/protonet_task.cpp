@@ -187,13 +187,7 @@ void export_protonet(const ExportRequest& request) {
 }
 
 DecoderCheck check_decoder(const ProtoNet& model, const data::ImageDataset& train) {
-  NoGradGuard no_grad;
-  const int64_t n = std::min<int64_t>(1000, train.size());
-  const Tensor images = train.images.narrow(0, 0, n);
-  const Tensor reconstruction = model.decode(model.encode(images.to(model.device()))).to(Device::cpu());
-  auto sse_per_image = [n](const Tensor& error) { return ops::sum(ops::square(error)).item() / double(n); };
-  return {sse_per_image(ops::sub(reconstruction, images)),
-          sse_per_image(ops::sub(images, ops::mean(images, {0}, true)))};
+  return check_decoder([&](const Tensor& x) { return model.decode(model.encode(x.to(model.device()))); }, train);
 }
 
 void write_protonet_exports(const ProtoNet& model, const data::ImageDataset& train, const std::string& dir_name) {
@@ -259,17 +253,11 @@ void write_protonet_exports(const ProtoNet& model, const data::ImageDataset& tra
   nlohmann::json weights = nlohmann::json::array();
   for (int64_t j = 0; j < m; ++j) weights.push_back(std::vector<double>(wv.begin() + j * classes, wv.begin() + (j + 1) * classes));
   const DecoderCheck check = check_decoder(model, train);
-  if (!check.reconstructs())
-    std::cerr << "warning: the decoder does not reconstruct the training images (squared error " << check.reconstruction_sse
-              << " per image, against " << check.mean_image_sse
-              << " for their mean image), so the decoded prototypes do not show what the network learned\n";
+  warn_unless_reconstructs(check, "prototypes");
   io::write_json_atomic((dir / "prototypes.json").string(),
                         {{"model", kModelName},
                          {"latent_dim", d},
-                         {"decoder_check",
-                          {{"reconstruction_sse", check.reconstruction_sse},
-                           {"mean_image_sse", check.mean_image_sse},
-                           {"reconstructs", check.reconstructs()}}},
+                         {"decoder_check", check.to_json()},
                          {"class_names", train.class_names},
                          {"class_weights", weights},
                          {"prototypes", protos}});

@@ -3,6 +3,7 @@
 // explain / bench handlers that `glassbox` dispatches to.
 #include <nlohmann/json.hpp>
 
+#include "models/common/decoder_check.h"
 #include "models/common/run_data.h"
 #include "models/protonet/protonet.h"
 #include "trainers/config.h"
@@ -29,16 +30,7 @@ void bench_protonet(const BenchRequest& request);
 /// Writes prototypes.png, prototype_NN.png, prototypes.json, class_weights.png and
 /// nearest_training.png into `dir` for a trained model.
 void write_protonet_exports(const ProtoNet& model, const data::ImageDataset& train, const std::string& dir);
-/// Whether the decoder reconstructs images, which the decoded prototypes need to mean anything: its
-/// summed squared error per image on (up to) the first 1,000 training images, against that of
-/// always answering their mean image. A collapsed decoder (seen with ReLU + the upsample decoder on
-/// MNIST, whose hidden units all die within the first hundred steps) draws the same blank image
-/// for every prototype while the classifier still learns.
-struct DecoderCheck {
-  double reconstruction_sse = 0;  // mean over the images of sum((decode(encode(x)) - x)^2)
-  double mean_image_sse = 0;      // the same for the images' mean image
-  bool reconstructs() const { return reconstruction_sse < 0.9 * mean_image_sse; }
-};
+/// check_decoder (models/common/decoder_check.h) on ProtoNet's autoencoder: decode(encode(x)).
 DecoderCheck check_decoder(const ProtoNet& model, const data::ImageDataset& train);
 
 /// One input's explanation: distances to each prototype, per-class evidence, prediction.

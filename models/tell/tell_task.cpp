@@ -266,6 +266,9 @@ void write_tell_exports(const Tell& model, const data::ImageDataset& data, const
   // The decoded centres: the prototype image of each cluster (paper Fig. 4).
   Tensor decoded = model.decode(omega).to(Device::cpu());
   io::write_png(io::image_grid(decoded, std::min<int64_t>(K, 5), 2, 1.0), (dir / "centres.png").string());
+  const DecoderCheck check =
+      check_decoder([&](const Tensor& x) { return model.decode(model.encode(x.to(model.device()))); }, data);
+  warn_unless_reconstructs(check, "centres");
 
   TellEvaluation e = evaluate_tell(model, data);
   const metrics::Contingency table = metrics::contingency(data.labels.to_vector<int64_t>(), e.assignment);
@@ -320,6 +323,7 @@ void write_tell_exports(const Tell& model, const data::ImageDataset& data, const
                          {"class_names", data.class_names},
                          {"scores", e.scores.to_json()},
                          {"clu_all", e.clustering_loss},
+                         {"decoder_check", check.to_json()},
                          {"clusters", clusters}});
 }
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "models/common/decoder_check.h"
 #include "models/tell/tell.h"
 #include "trainers/config.h"
 #include "trainers/data/image_dataset.h"

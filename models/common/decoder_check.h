@@ -1,0 +1,33 @@
+#pragma once
+// Decoded prototypes and centres (ProtoNet, TELL) show what a network learned only if its
+// decoder reconstructs images at all. A collapsed decoder (seen with ReLU + the upsample
+// decoder on MNIST, which draws the same black image for every input while the classifier
+// still learns) makes every decoded prototype the same blank picture: this check says so in
+// the exports instead of leaving the user to guess.
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "engine/tensor.h"
+#include "trainers/data/image_dataset.h"
+
+namespace glassbox::models {
+
+struct DecoderCheck {
+  double reconstruction_sse = 0;  // mean over the images of sum((reconstruct(x) - x)^2)
+  double mean_image_sse = 0;      // the same for always answering the images' mean image
+  /// The decoder beats the mean image by at least 10%.
+  bool reconstructs() const { return reconstruction_sse < 0.9 * mean_image_sse; }
+  /// {"reconstruction_sse", "mean_image_sse", "reconstructs"}, for the exports' JSON.
+  nlohmann::json to_json() const;
+};
+
+/// Checks `reconstruct` (images [n, C, H, W] on the CPU -> their reconstructions, on any device,
+/// in the images' range) on the first min(1000, size) images of `images`, without gradients.
+DecoderCheck check_decoder(const std::function<Tensor(const Tensor&)>& reconstruct, const data::ImageDataset& images);
+
+/// Prints a warning to stderr when the decoder does not reconstruct; `what` names what it decodes
+/// ("prototypes", "centres").
+void warn_unless_reconstructs(const DecoderCheck& check, const std::string& what);
+
+}  // namespace glassbox::models
