@@ -12,11 +12,12 @@ nlohmann::json DecoderCheck::to_json() const {
   return {{"reconstruction_sse", reconstruction_sse}, {"mean_image_sse", mean_image_sse}, {"reconstructs", reconstructs()}};
 }
 
-DecoderCheck check_decoder(const std::function<Tensor(const Tensor&)>& reconstruct, const data::ImageDataset& images) {
+DecoderCheck check_decoder(const ImageMap& reconstruct, const data::ImageDataset& images, const ImageMap& target) {
   NoGradGuard no_grad;
   const int64_t n = std::min<int64_t>(1000, images.size());
-  const Tensor x = images.images.narrow(0, 0, n);
-  const Tensor r = reconstruct(x).to(Device::cpu());
+  const Tensor inputs = images.images.narrow(0, 0, n);
+  const Tensor x = target ? target(inputs).to(Device::cpu()) : inputs;
+  const Tensor r = reconstruct(inputs).to(Device::cpu());
   auto sse_per_image = [n](const Tensor& error) { return ops::sum(ops::square(error)).item() / double(n); };
   return {sse_per_image(ops::sub(r, x)), sse_per_image(ops::sub(x, ops::mean(x, {0}, true)))};
 }

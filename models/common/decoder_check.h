@@ -22,9 +22,13 @@ struct DecoderCheck {
   nlohmann::json to_json() const;
 };
 
-/// Checks `reconstruct` (images [n, C, H, W] on the CPU -> their reconstructions, on any device,
-/// in the images' range) on the first min(1000, size) images of `images`, without gradients.
-DecoderCheck check_decoder(const std::function<Tensor(const Tensor&)>& reconstruct, const data::ImageDataset& images);
+using ImageMap = std::function<Tensor(const Tensor&)>;
+/// Checks `reconstruct` (images [n, C, H, W] on the CPU -> their reconstructions, on any device)
+/// on the first min(1000, size) images of `images`, without gradients. The reconstructions are
+/// compared with `target(images)`: the images themselves unless the model reconstructs them in
+/// another size or range (Prob-PSENN: 32 x 32).
+DecoderCheck check_decoder(const ImageMap& reconstruct, const data::ImageDataset& images,
+                           const ImageMap& target = nullptr);
 
 /// Prints a warning to stderr when the decoder does not reconstruct; `what` names what it decodes
 /// ("prototypes", "centres").

@@ -11,6 +11,7 @@
 #include "engine/io/png.h"
 #include "engine/ops/ops.h"
 #include "engine/optim/adam.h"
+#include "models/common/decoder_check.h"
 #include "models/common/run_data.h"
 #include "trainers/data/data_loader.h"
 #include "trainers/metrics/confusion_matrix.h"
@@ -398,6 +399,13 @@ void write_prob_psenn_exports(const ProbPsenn& model, const data::ImageDataset& 
   Tensor codes = ops::concat(columns, 1);  // [K, 1 + n, d]
   Tensor decoded = to_unit_range(model.decode(codes.reshape({k * (1 + n), d})));
   io::write_png(io::image_grid(decoded, 1 + n, 2, 1.0), (dir / "prototype_samples.png").string());
+  // The decoder reconstructs the 32 x 32 preprocessed images from the encoder's mean code.
+  const DecoderCheck check = check_decoder(
+      [&](const Tensor& x) {
+        return to_unit_range(model.decode(model.encode(ProbPsenn::preprocess(x.to(model.device()))).first));
+      },
+      train, [](const Tensor& x) { return to_unit_range(ProbPsenn::preprocess(x)); });
+  warn_unless_reconstructs(check, "prototype samples");
 
   std::vector<double> means = model.prototype_means().to_vector<double>();
   std::vector<double> w = model.class_weights().to_vector<double>();
@@ -431,6 +439,7 @@ void write_prob_psenn_exports(const ProbPsenn& model, const data::ImageDataset& 
                          {"class_weights", weights},
                          {"image", "prototype_samples.png"},
                          {"image_columns", n > 0 ? "decoded mode, then decoded samples" : "decoded prototype"},
+                         {"decoder_check", check.to_json()},
                          {"prototypes", protos}});
 }
 

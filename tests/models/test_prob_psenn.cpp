@@ -376,6 +376,9 @@ TEST(ProbPsenn, ExportsAndExplanationsAreValid) {
   EXPECT_EQ(j["prototypes"][0]["scale_tril"][0][1], 0.0);  // lower triangular
   EXPECT_GT(j["prototypes"][0]["scale_tril"][0][0].get<double>(), 0.0);
   EXPECT_EQ(j["class_weights"][1][1], -0.5);
+  // The untrained decoder does not reconstruct the 32 x 32 images, and prototypes.json says so.
+  EXPECT_FALSE(j["decoder_check"]["reconstructs"].get<bool>()) << j["decoder_check"].dump();
+  EXPECT_GT(j["decoder_check"]["mean_image_sse"].get<double>(), 0.0);
   // Point prototypes: one decoded image per class and no scales.
   Generator gen2(14);
   ProbPsenn point(small_options(3, false), gen2);
