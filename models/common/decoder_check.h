@@ -30,6 +30,13 @@ using ImageMap = std::function<Tensor(const Tensor&)>;
 DecoderCheck check_decoder(const ImageMap& reconstruct, const data::ImageDataset& images,
                            const ImageMap& target = nullptr);
 
+/// check_decoder on an autoencoder whose decode(encode(images)) reconstructs the images in their own
+/// range (ProtoNet, TELL).
+template <class Autoencoder>
+DecoderCheck check_autoencoder(const Autoencoder& model, const data::ImageDataset& images) {
+  return check_decoder([&](const Tensor& x) { return model.decode(model.encode(x.to(model.device()))); }, images);
+}
+
 /// Prints a warning to stderr when the decoder does not reconstruct; `what` names what it decodes
 /// ("prototypes", "centres").
 void warn_unless_reconstructs(const DecoderCheck& check, const std::string& what);

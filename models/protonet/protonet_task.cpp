@@ -186,10 +186,6 @@ void export_protonet(const ExportRequest& request) {
   write_protonet_exports(*model, data.train, request.run.exports_dir().string());
 }
 
-DecoderCheck check_decoder(const ProtoNet& model, const data::ImageDataset& train) {
-  return check_decoder([&](const Tensor& x) { return model.decode(model.encode(x.to(model.device()))); }, train);
-}
-
 void write_protonet_exports(const ProtoNet& model, const data::ImageDataset& train, const std::string& dir_name) {
   NoGradGuard no_grad;
   const std::filesystem::path dir(dir_name);
@@ -252,7 +248,7 @@ void write_protonet_exports(const ProtoNet& model, const data::ImageDataset& tra
   }
   nlohmann::json weights = nlohmann::json::array();
   for (int64_t j = 0; j < m; ++j) weights.push_back(std::vector<double>(wv.begin() + j * classes, wv.begin() + (j + 1) * classes));
-  const DecoderCheck check = check_decoder(model, train);
+  const DecoderCheck check = check_autoencoder(model, train);
   warn_unless_reconstructs(check, "prototypes");
   io::write_json_atomic((dir / "prototypes.json").string(),
                         {{"model", kModelName},

@@ -30,9 +30,6 @@ void bench_protonet(const BenchRequest& request);
 /// Writes prototypes.png, prototype_NN.png, prototypes.json, class_weights.png and
 /// nearest_training.png into `dir` for a trained model.
 void write_protonet_exports(const ProtoNet& model, const data::ImageDataset& train, const std::string& dir);
-/// check_decoder (models/common/decoder_check.h) on ProtoNet's autoencoder: decode(encode(x)).
-DecoderCheck check_decoder(const ProtoNet& model, const data::ImageDataset& train);
-
 /// One input's explanation: distances to each prototype, per-class evidence, prediction.
 nlohmann::json explain_one(const ProtoNet& model, const data::ImageDataset& dataset, int64_t index);
 

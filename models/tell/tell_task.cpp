@@ -266,8 +266,7 @@ void write_tell_exports(const Tell& model, const data::ImageDataset& data, const
   // The decoded centres: the prototype image of each cluster (paper Fig. 4).
   Tensor decoded = model.decode(omega).to(Device::cpu());
   io::write_png(io::image_grid(decoded, std::min<int64_t>(K, 5), 2, 1.0), (dir / "centres.png").string());
-  const DecoderCheck check =
-      check_decoder([&](const Tensor& x) { return model.decode(model.encode(x.to(model.device()))); }, data);
+  const DecoderCheck check = check_autoencoder(model, data);
   warn_unless_reconstructs(check, "centres");
 
   TellEvaluation e = evaluate_tell(model, data);

@@ -148,7 +148,7 @@ TEST(ProtoNet, LossFallsOnASmallSubset) {
   }
   EXPECT_LT(last, 0.5 * first) << "first " << first << " last " << last;
   // The trained decoder draws the images, so its decoded prototypes can be read.
-  const DecoderCheck check = check_decoder(net, d);
+  const DecoderCheck check = check_autoencoder(net, d);
   EXPECT_TRUE(check.reconstructs()) << check.reconstruction_sse << " vs " << check.mean_image_sse;
   NoGradGuard ng;
   Tensor pred = ops::argmax(net.forward(b.images, false).logits, 1);
@@ -210,7 +210,7 @@ TEST(ProtoNet, ExportsAndExplanationsAreValid) {
   EXPECT_EQ(j["class_weights"].size(), 6u);
   EXPECT_EQ(j["class_weights"][0].size(), 3u);
   // Untrained, the decoder answers about sigmoid(0) = 0.5 at every pixel, whatever the input.
-  const DecoderCheck check = check_decoder(net, d);
+  const DecoderCheck check = check_autoencoder(net, d);
   EXPECT_FALSE(check.reconstructs()) << check.reconstruction_sse << " vs " << check.mean_image_sse;
   EXPECT_DOUBLE_EQ(j["decoder_check"]["reconstruction_sse"].get<double>(), check.reconstruction_sse);
   EXPECT_DOUBLE_EQ(j["decoder_check"]["mean_image_sse"].get<double>(), check.mean_image_sse);

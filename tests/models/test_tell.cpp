@@ -318,7 +318,7 @@ TEST(Tell, ExportsAndExplanationsAreValid) {
   EXPECT_EQ(total, 40);
   EXPECT_EQ(j["scores"]["samples"], 40);
   // Untrained, the decoder does not reconstruct, and centres.json says so.
-  const DecoderCheck check = check_decoder([&](const Tensor& x) { return net.decode(net.encode(x)); }, d);
+  const DecoderCheck check = check_autoencoder(net, d);
   EXPECT_FALSE(check.reconstructs()) << check.reconstruction_sse << " vs " << check.mean_image_sse;
   EXPECT_DOUBLE_EQ(j["decoder_check"]["reconstruction_sse"].get<double>(), check.reconstruction_sse);
   EXPECT_FALSE(j["decoder_check"]["reconstructs"].get<bool>());
