@@ -171,7 +171,7 @@ SequenceAccuracy argmax_accuracy(TransformerProgram& model, const data::Sequence
   model.set_mode(ChoiceMode::argmax);
   SequenceAccuracy a;
   a.confusion.emplace(data.labels);
-  int64_t right_tokens = 0, right_sequences = 0;
+  int64_t right_sequences = 0;
   for (int64_t start = 0; start < data.size(); start += kEvalBatch) {
     const int64_t len = std::min(kEvalBatch, data.size() - start);
     const Tensor logits = model.forward(data.tokens.narrow(0, start, len).to(model.device())).logits;
@@ -185,17 +185,16 @@ SequenceAccuracy argmax_accuracy(TransformerProgram& model, const data::Sequence
       for (int64_t t = 0; t < data.n_ctx; ++t) {
         const size_t i = size_t(r * data.n_ctx + t);
         if (tgt[i] == 0) continue;
-        ++a.tokens;
-        const bool ok = pred[i] == tgt[i];
         a.confusion->add(pred[i], tgt[i]);
-        right_tokens += ok;
-        all = all && ok;
+        all = all && pred[i] == tgt[i];
       }
       right_sequences += all;
       ++a.sequences;
     }
   }
-  a.token = a.tokens ? double(right_tokens) / double(a.tokens) : 0.0;
+  // Token accuracy over the scored positions is the confusion matrix's (0 when there are none).
+  a.tokens = a.confusion->total();
+  a.token = a.confusion->accuracy();
   a.sequence = a.sequences ? double(right_sequences) / double(a.sequences) : 0.0;
   a.loss = data.size() > 0 ? a.loss / double(data.size()) : 0.0;
   return a;
