@@ -114,8 +114,12 @@ nlohmann::json Trainer::load_model(nn::Module& model, const RunFolder& run) {
 
 Trainer::Position Trainer::restore() const {
   auto path = latest_checkpoint(run_);
-  if (!std::filesystem::exists(path))
-    throw std::runtime_error("--resume: " + run_.root().string() + " has no checkpoint to resume from");
+  if (!std::filesystem::exists(path)) {
+    // A crash before the first checkpoint: starting again is what the run would have done.
+    std::cerr << "--resume: " << run_.root().string()
+              << " has no checkpoint yet (the run stopped before its first); starting from the beginning\n";
+    return {};
+  }
   io::TensorMap all = io::load_safetensors(path.string());
   nn::StateDict model_state;
   optim::TensorMap optim_state;
@@ -159,6 +163,16 @@ TrainSummary Trainer::fit(data::DataLoader& loader, const StepFn& step, const Ep
 TrainSummary Trainer::fit(int64_t batches, const IndexedStepFn& step, const EpochEndFn& on_epoch_end, bool resume) {
   const auto start = std::chrono::steady_clock::now();
   Position pos = resume ? restore() : Position{};
+  // metrics.jsonl as the run left it at `pos`, so the file reads as one uninterrupted run; a
+  // stop mid-epoch leaves that epoch's losses so far, which its mean loss still counts.
+  double loss_sum = 0;
+  int64_t loss_count = 0;
+  rewind_metrics(run_.metrics_file(), pos.step, [&](const nlohmann::json& r) {
+    if (r.contains("loss") && r.value("step", int64_t{0}) > pos.step - pos.batch) {
+      loss_sum += r["loss"].get<double>();
+      ++loss_count;
+    }
+  });
   MetricsWriter metrics(run_.metrics_file());
   InterruptScope interrupt_scope;
   TrainSummary summary;
@@ -170,8 +184,6 @@ TrainSummary Trainer::fit(int64_t batches, const IndexedStepFn& step, const Epoc
       bar = std::make_unique<ProgressBar>("epoch " + std::to_string(pos.epoch + 1) + "/" +
                                               std::to_string(options_.epochs),
                                           batches);
-    double loss_sum = 0;
-    int64_t loss_count = 0;
     const auto epoch_start = std::chrono::steady_clock::now();
     for (; pos.batch < batches; ++pos.batch) {
       if (interrupt_requested) {
@@ -213,6 +225,8 @@ TrainSummary Trainer::fit(int64_t batches, const IndexedStepFn& step, const Epoc
                              {"step", pos.step},
                              {"train_loss", loss_sum / double(std::max<int64_t>(loss_count, 1))},
                              {"epoch_seconds", epoch_seconds}};
+    loss_sum = 0;
+    loss_count = 0;
     if (on_epoch_end) {
       // An evaluation allocates other shapes (often another dtype or batch) than the training
       // step, whose blocks the caching allocator holds: handing those back before and the

@@ -66,7 +66,8 @@ class Trainer {
           TrainerOptions options);
 
   /// Trains on the loader's batches until options.epochs epochs are done. With `resume`,
-  /// continues from the run's latest checkpoint (an error if there is none).
+  /// continues from the run's latest checkpoint (from the start if the run stopped before its
+  /// first), after cutting metrics.jsonl back to that checkpoint's step (rewind_metrics).
   TrainSummary fit(data::DataLoader& loader, const StepFn& step, const EpochEndFn& on_epoch_end, bool resume);
   /// The same loop over `batches_per_epoch` batches that `step` fetches itself.
   TrainSummary fit(int64_t batches_per_epoch, const IndexedStepFn& step, const EpochEndFn& on_epoch_end,
@@ -88,6 +89,8 @@ class Trainer {
   struct Position {
     int64_t epoch = 0, batch = 0, step = 0;
   };
+  /// The position of the latest checkpoint, with the model, optimiser and generator restored
+  /// from it; the start when the run stopped before its first checkpoint (nothing to restore).
   Position restore() const;
 
   nn::Module& model_;

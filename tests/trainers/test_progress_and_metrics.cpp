@@ -89,5 +89,42 @@ TEST(MetricsWriter, MalformedLineNamesFileAndLine) {
   }
 }
 
+TEST(MetricsWriter, RewindKeepsTheRecordsUpToAStep) {
+  glassbox::testing::TempDir dir;
+  const std::string lines =
+      "{\"step\":1,\"loss\":3}\n{\"step\":2,\"loss\":2}\n{\"epoch\":1,\"step\":2}\n{\"final\":true}\n"
+      "{\"step\":3,\"loss\":1}\n{\"step\":4,\"lo";
+  // Step 2: the epoch record of step 2 stays; the closing record after it, step 3 and the
+  // line the process died writing go.
+  auto path = dir.write("metrics.jsonl", lines);
+  std::vector<nlohmann::json> seen;
+  rewind_metrics(path, 2, [&](const nlohmann::json& r) { seen.push_back(r); });
+  ASSERT_EQ(read_metrics(path).size(), 3u);
+  EXPECT_EQ(read_metrics(path).back(), nlohmann::json({{"epoch", 1}, {"step", 2}}));
+  EXPECT_EQ(seen, read_metrics(path));
+  // Records without a step stay when a kept step follows them.
+  path = dir.write("metrics.jsonl", "{\"note\":1}\n{\"step\":1}\n{\"step\":2}\n");
+  rewind_metrics(path, 1);
+  EXPECT_EQ(read_metrics(path), std::vector<nlohmann::json>({{{"note", 1}}, {{"step", 1}}}));
+  // Nothing past the step: the file is left as it is; step 0 empties it; no file is no error.
+  rewind_metrics(path, 5);
+  EXPECT_EQ(read_metrics(path).size(), 2u);
+  rewind_metrics(path, 0);
+  EXPECT_EQ(std::filesystem::file_size(path), 0u);
+  EXPECT_NO_THROW(rewind_metrics(dir / "none.jsonl", 3));
+  EXPECT_FALSE(std::filesystem::exists(dir / "none.jsonl"));
+}
+
+TEST(MetricsWriter, RewindRejectsAMalformedLineBeforeTheEnd) {
+  glassbox::testing::TempDir dir;
+  auto path = dir.write("metrics.jsonl", "{\"step\":1}\n{\"step\": \n{\"step\":2}\n");
+  try {
+    rewind_metrics(path, 1);
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("metrics.jsonl:2: not a JSON object"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace glassbox
