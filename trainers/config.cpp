@@ -55,6 +55,32 @@ bool valid_for(ConfigType type, const std::string& value) {
   return false;
 }
 
+std::string format_number(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+// What is wrong with `value` (already known to parse as the key's type) under the key's
+// constraints: "" when nothing.
+std::string violation(const ConfigKey& k, const std::string& value) {
+  if (!k.choices.empty()) {
+    for (const std::string& c : k.choices)
+      if (value == c) return "";
+    std::string list;
+    for (size_t i = 0; i < k.choices.size(); ++i)
+      list += (i == 0 ? "" : i + 1 == k.choices.size() ? " or " : ", ") + k.choices[i];
+    return "must be " + list;
+  }
+  if (k.type != ConfigType::integer && k.type != ConfigType::real) return "";
+  double v = 0;
+  parse_real(value, v);
+  if (k.min && (k.min_exclusive ? v <= *k.min : v < *k.min))
+    return std::string("must be ") + (k.min_exclusive ? "> " : ">= ") + format_number(*k.min);
+  if (k.max && v > *k.max) return "must be <= " + format_number(*k.max);
+  return "";
+}
+
 std::string known_keys(const ConfigSchema& schema) {
   std::string out;
   for (const ConfigKey& k : schema.keys()) out += (out.empty() ? "" : ", ") + k.name;
@@ -88,8 +114,55 @@ ConfigSchema& ConfigSchema::add(const std::string& name, ConfigType type, const 
   return *this;
 }
 
+ConfigKey& ConfigSchema::last_key(ConfigType expected, const char* constraint) {
+  if (keys_.empty()) throw std::logic_error(std::string("config schema: ") + constraint + " before any key");
+  ConfigKey& k = keys_.back();
+  const bool number = k.type == ConfigType::integer || k.type == ConfigType::real;
+  if (expected == ConfigType::text ? k.type != ConfigType::text : !number)
+    throw std::logic_error(std::string("config schema: ") + constraint + " does not apply to key '" + k.name + "'");
+  return k;
+}
+
+namespace {
+// A schema whose own default breaks its constraint is a programming error.
+ConfigSchema& checked(ConfigSchema& schema, const ConfigKey& k) {
+  if (const std::string wrong = violation(k, k.default_value); !wrong.empty())
+    throw std::logic_error("config schema: the default of key '" + k.name + "' " + wrong);
+  return schema;
+}
+}  // namespace
+
+ConfigSchema& ConfigSchema::one_of(std::vector<std::string> choices) {
+  ConfigKey& k = last_key(ConfigType::text, "one_of");
+  k.choices = std::move(choices);
+  return checked(*this, k);
+}
+
+ConfigSchema& ConfigSchema::at_least(double min) {
+  ConfigKey& k = last_key(ConfigType::real, "at_least");
+  k.min = min;
+  k.min_exclusive = false;
+  return checked(*this, k);
+}
+
+ConfigSchema& ConfigSchema::above(double min) {
+  ConfigKey& k = last_key(ConfigType::real, "above");
+  k.min = min;
+  k.min_exclusive = true;
+  return checked(*this, k);
+}
+
+ConfigSchema& ConfigSchema::at_most(double max) {
+  ConfigKey& k = last_key(ConfigType::real, "at_most");
+  k.max = max;
+  return checked(*this, k);
+}
+
 ConfigSchema& ConfigSchema::merge(const ConfigSchema& other) {
-  for (const ConfigKey& k : other.keys()) add(k.name, k.type, k.default_value, k.help);
+  for (const ConfigKey& k : other.keys()) {
+    add(k.name, k.type, k.default_value, k.help);
+    keys_.back() = k;
+  }
   return *this;
 }
 
@@ -145,6 +218,8 @@ void Config::set(const std::string& key, const std::string& value, const std::st
   if (!valid_for(k->type, value)) {
     throw ConfigError(origin + ": key '" + key + "' expects " + config_type_name(k->type) + ", got '" + value + "'");
   }
+  if (const std::string wrong = violation(*k, value); !wrong.empty())
+    throw ConfigError(origin + ": " + key + " " + wrong + ", got '" + value + "'");
   values_[key] = {value, origin};
 }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ struct ConfigKey {
   ConfigType type = ConfigType::text;
   std::string default_value;
   std::string help;
+  std::vector<std::string> choices{};  // a text key's allowed values (empty: any text)
+  std::optional<double> min{}, max{};  // a number's allowed range
+  bool min_exclusive = false;          // the range starts just above min (a learning rate, a scale)
 };
 
 /// The keys a configuration may hold, with their types and defaults.
@@ -36,12 +40,20 @@ class ConfigSchema {
   /// Declares a key; its default must parse as `type`. Returns *this for chaining.
   ConfigSchema& add(const std::string& name, ConfigType type, const std::string& default_value,
                     const std::string& help);
+  /// Constraints on the key added last, checked whenever a value is set, so that a bad value in
+  /// a file or on the command line is rejected, naming the key and where the value came from,
+  /// before a run folder is made or a model is built. The default must satisfy them.
+  ConfigSchema& one_of(std::vector<std::string> choices);
+  ConfigSchema& at_least(double min);
+  ConfigSchema& above(double min);
+  ConfigSchema& at_most(double max);
   /// Adds every key of `other` (an error if a name is declared twice).
   ConfigSchema& merge(const ConfigSchema& other);
   const ConfigKey* find(const std::string& name) const;
   const std::vector<ConfigKey>& keys() const { return keys_; }
 
  private:
+  ConfigKey& last_key(ConfigType expected, const char* constraint);
   std::vector<ConfigKey> keys_;
 };
 

@@ -43,9 +43,12 @@ Config restart_config(const Config& config, int64_t restart) {
 
 ConfigSchema& add_restart_keys(ConfigSchema& schema, const std::string& kept) {
   return schema
-      .add("restarts", ConfigType::integer, "1", "independent runs with seeds seed, seed+1, ...; " + kept + " (paper: 5)")
+      .add("restarts", ConfigType::integer, "1",
+           "independent runs with seeds seed, seed+1, ...; " + kept + " (paper: 5)")
+      .at_least(1)
       .add("restart_jobs", ConfigType::integer, "1",
-           "restarts trained at once, each in a process of its own (its output in RUN/restart-R.log)");
+           "restarts trained at once, each in a process of its own (its output in RUN/restart-R.log)")
+      .at_least(1);
 }
 
 RestartsResult train_with_restarts(const std::string& model_name, const Config& config, const RunFolder& run,

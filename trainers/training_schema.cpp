@@ -8,22 +8,28 @@ namespace glassbox {
 ConfigSchema common_training_schema() {
   ConfigSchema s;
   s.add("dataset", ConfigType::text, "fashion-mnist", "data set: fashion-mnist or mnist")
+      .one_of({"fashion-mnist", "mnist"})
       .add("data_dir", ConfigType::text, "", "folder with the data set's IDX files (empty: the default location)")
       .add("validation_size", ConfigType::integer, "5000", "training samples held out for validation")
+      .at_least(0)
       .add("prefetch_batches", ConfigType::text, "auto",
-           "prepare the next batch on a host thread while the step runs: true, false, or auto (true on a GPU)");
+           "prepare the next batch on a host thread while the step runs: true, false, or auto (true on a GPU)")
+      .one_of({"auto", "true", "false"});
   return s.merge(training_loop_schema("10", "250"));
 }
 
 ConfigSchema training_loop_schema(const std::string& epochs, const std::string& batch_size) {
   ConfigSchema s;
   s.add("epochs", ConfigType::integer, epochs, "passes over the training set")
+      .at_least(1)
       .add("batch_size", ConfigType::integer, batch_size, "samples per step")
+      .at_least(1)
       .add("seed", ConfigType::integer, "0", "seeds initialisation, batch order and augmentation")
       .add("threads", ConfigType::integer, "0", "CPU threads (0: all cores)")
+      .at_least(0)
       .add("device", ConfigType::text, "cpu", "cpu, cuda or cuda:N")
-      .add("checkpoint_every", ConfigType::integer, "10",
-           "epochs between checkpoints (one is also written at the end)");
+      .add("checkpoint_every", ConfigType::integer, "10", "epochs between checkpoints (one is also written at the end)")
+      .at_least(0);
   return s;
 }
 
@@ -35,21 +41,10 @@ train::TrainerOptions trainer_options(const Config& config, const std::string& m
   to.checkpoint_every = config.get_int("checkpoint_every");
   to.device = training_device(config);
   to.prefetch_batches = to.device.is_cuda();
-  if (config.schema().find("prefetch_batches") != nullptr) {
-    const std::string prefetch = config.get_string("prefetch_batches");
-    if (prefetch == "true" || prefetch == "false")
-      to.prefetch_batches = prefetch == "true";
-    else if (prefetch != "auto")
-      throw ConfigError(config.origin("prefetch_batches") + ": prefetch_batches must be true, false or auto, got '" +
-                        prefetch + "'");
-  }
+  // The schema allows only auto, true or false.
+  if (config.schema().find("prefetch_batches") != nullptr && config.get_string("prefetch_batches") != "auto")
+    to.prefetch_batches = config.get_string("prefetch_batches") == "true";
   return to;
-}
-
-void check_training_loop(const Config& config) {
-  for (const char* key : {"epochs", "batch_size"})
-    if (config.schema().find(key) != nullptr && config.get_int(key) < 1)
-      throw UsageError(config.origin(key) + ": " + key + " must be >= 1, got " + std::to_string(config.get_int(key)));
 }
 
 Device training_device(const Config& config) {

@@ -17,9 +17,6 @@ ConfigSchema training_loop_schema(const std::string& epochs, const std::string& 
 
 /// The loop's options from the common keys (epochs, seed, checkpoint_every).
 train::TrainerOptions trainer_options(const Config& config, const std::string& model_name);
-/// Rejects, naming the key, the training-loop values no run can use: epochs or batch_size below 1
-/// (zero epochs would leave a run folder without the checkpoint that eval and export read).
-void check_training_loop(const Config& config);
 /// The `device` key (cpu, cuda, cuda:N), checked against the devices this build can see.
 Device training_device(const Config& config);
 /// Batching from the common keys (batch_size, seed); augmentation stays the model's choice.

@@ -92,8 +92,7 @@ Config resolve_config(const ConfigSchema& schema, const std::string& config_file
 void apply_runtime_settings(const Config& config) {
   training_device(config);  // rejects a device this build cannot see, naming the key
   if (config.schema().find("threads") != nullptr) {
-    const int64_t threads = config.get_int("threads");
-    if (threads < 0) throw UsageError(config.origin("threads") + ": threads must be >= 0 (0: all cores)");
+    const int64_t threads = config.get_int("threads");  // >= 0 by the schema
     if (threads > 0) kernels::set_cpu_threads(static_cast<int>(threads));
   }
 }

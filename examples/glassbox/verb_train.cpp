@@ -47,11 +47,11 @@ int train_verb(const Args& args) {
   if (resume && config_file.empty()) config_file = (out / "config.cfg").string();
   const Config config = resolve_config(model.schema, config_file, command_line_overrides(parsed, kShortcuts));
   apply_runtime_settings(config);
-  check_training_loop(config);
+  if (!model.train) throw UsageError("model '" + name + "' cannot be trained from the CLI");
 
+  // Every value was checked against the schema's types and ranges above, before the folder exists.
   const RunFolder run = RunFolder::create(out, resume);
   run.write_config(name, config);
-  if (!model.train) throw UsageError("model '" + name + "' cannot be trained from the CLI");
   std::cerr << "run folder: " << run.root().string() << "\n";
   if (config.schema().find("restart_jobs") && config.get_int("restart_jobs") > 1 && config.get_int("restarts") > 1 &&
       !train_restarts_in_processes(name, config, run)) {

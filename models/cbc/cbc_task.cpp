@@ -106,24 +106,37 @@ ConfigSchema cbc_schema() {
   ConfigSchema s = common_training_schema();
   s.add("variant", ConfigType::text, "robust_stable_cbc",
         "glvq, rbf, robust_rbf, cbc (NeurIPS 2019), stable_cbc or robust_stable_cbc (AAAI 2025)")
+      .one_of({"glvq", "rbf", "robust_rbf", "cbc", "stable_cbc", "robust_stable_cbc"})
       .add("squared", ConfigType::boolean, "false", "squared Euclidean instead of Euclidean distances")
       .add("num_components", ConfigType::integer, "20", "K, the components in input space (paper: 20)")
+      .at_least(1)
       .add("concepts_per_class", ConfigType::integer, "2", "reasoning concepts per class, CBC variants (paper: 2)")
+      .at_least(1)
       .add("sigma_init", ConfigType::real, "58", "initial temperature sigma of every component (paper: 58)")
+      .above(0)
       .add("margin", ConfigType::real, "0.3", "margin of the cbc / stable_cbc margin loss (paper: 0.3)")
+      .at_least(0)
       .add("robust_margin", ConfigType::real, "1.58", "m_rob of the robust losses relu(m_rob - eps*) (paper: 1.58)")
+      .at_least(0)
       .add("rbf_normalize", ConfigType::boolean, "false", "rbf: row-softmax the weights (robust_rbf always does)")
       .add("lr", ConfigType::real, "0.005", "Adam learning rate (paper: 0.005)")
+      .above(0)
       .add("certify_radii", ConfigType::text, "0.5,1,1.58", "L2 radii at which robust accuracy is reported")
       .add("attack", ConfigType::text, "apgd",
            "L2 attack for the empirical robust accuracy: apgd (Croce & Hein 2020, as in AutoAttack) or pgd")
+      .one_of({"apgd", "pgd"})
       .add("attack_steps", ConfigType::integer, "100",
            "attack steps per restart for the empirical robust accuracy of the test evaluation (0: no attack)")
+      .at_least(0)
       .add("attack_restarts", ConfigType::integer, "5",
            "attack restarts (the first from the input itself; apgd alternates margin and DLR objectives)")
+      .at_least(1)
       .add("attack_samples", ConfigType::integer, "1000", "attack the first N evaluated samples only (0: all)")
+      .at_least(0)
       .add("train_subset", ConfigType::integer, "0", "train on the first N training samples only (0: all)")
-      .add("eval_every", ConfigType::integer, "1", "epochs between validation evaluations");
+      .at_least(0)
+      .add("eval_every", ConfigType::integer, "1", "epochs between validation evaluations")
+      .at_least(1);
   return s;
 }
 

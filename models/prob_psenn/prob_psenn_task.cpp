@@ -127,29 +127,48 @@ ConfigSchema prob_psenn_schema() {
   ConfigSchema s = common_training_schema();
   s.add("variant", ConfigType::text, "probabilistic",
         "probabilistic (Prob-PSENN: Gaussian prototypes) or deterministic (the PSENN baseline: point prototypes)")
+      .one_of({"probabilistic", "deterministic"})
       .add("covariance", ConfigType::text, "full", "prototype covariance: full (L L^T) or diagonal")
+      .one_of({"full", "diagonal"})
       .add("latent_dim", ConfigType::integer, "40", "d, the latent size (paper's MNIST model: 40)")
+      .at_least(1)
       .add("base_channels", ConfigType::integer, "32", "channels of the stride-2 convolutions b, b, 2b (paper: 32)")
+      .at_least(1)
       .add("bottleneck_channels", ConfigType::integer, "256", "channels of the 1x1-resolution layers (paper: 256)")
+      .at_least(1)
       .add("vae", ConfigType::boolean, "true", "VAE backbone: the encoder gives mu and log sigma^2 (paper: true)")
       .add("train_class_weights", ConfigType::boolean, "true", "train W (initialised to -0.5 I) or keep it fixed")
       .add("prototype_init_std", ConfigType::real, "1", "std of the N(0, s^2) initialisation of prototype means")
+      .at_least(0)
       .add("batch_norm_momentum", ConfigType::real, "0.01",
            "BatchNorm running-average momentum, PyTorch convention (Keras's 0.99 = 0.01)")
+      .above(0)
+      .at_most(1)
       .add("train_samples", ConfigType::integer, "10", "prototype sets sampled per training step (S)")
+      .at_least(1)
       .add("eval_samples", ConfigType::integer, "30", "prototype sets sampled per input at evaluation (S = 30)")
+      .at_least(1)
       .add("lr", ConfigType::real, "0.001", "Adam learning rate (paper: 0.001)")
+      .above(0)
       .add("lambda_nll", ConfigType::real, "1", "weight of the sampled NLL (paper: 1)")
+      .at_least(0)
       .add("lambda_rec", ConfigType::real, "10", "weight of the reconstruction MSE (paper: 10)")
+      .at_least(0)
       .add("lambda_r2", ConfigType::real, "0.05", "weight of R2 = clip(-log q_y(z), -1, 1e4) (paper: 0.05)")
+      .at_least(0)
       .add("lambda_kl", ConfigType::real, "0.05", "weight of the VAE KL term (paper: 0.05)")
+      .at_least(0)
       .add("pretrain_epochs", ConfigType::integer, "0",
            "the first N epochs train the autoencoder only (MSE + lambda_kl KL)")
+      .at_least(0)
       .add("fit_prototypes", ConfigType::boolean, "false",
            "after pre-training, set each class's mu and L to the mean and Cholesky factor of its embeddings")
       .add("export_samples", ConfigType::integer, "8", "decoded prototype samples per class in the exports")
+      .at_least(0)
       .add("train_subset", ConfigType::integer, "0", "train on the first N training samples only (0: all)")
-      .add("eval_every", ConfigType::integer, "1", "epochs between validation evaluations");
+      .at_least(0)
+      .add("eval_every", ConfigType::integer, "1", "epochs between validation evaluations")
+      .at_least(1);
   return s;
 }
 

@@ -70,21 +70,36 @@ Tensor encode_all(const ProtoNet& model, const data::ImageDataset& dataset) {
 ConfigSchema protonet_schema() {
   ConfigSchema s = common_training_schema();
   s.add("num_prototypes", ConfigType::integer, "15", "m, the prototypes in latent space (Li et al. 2018: 15)")
+      .at_least(1)
       .add("hidden_channels", ConfigType::integer, "32", "channels of the hidden conv layers (paper: 32)")
+      .at_least(1)
       .add("latent_channels", ConfigType::integer, "10", "channels of the last encoder layer (paper: 10)")
+      .at_least(1)
       .add("activation", ConfigType::text, "sigmoid", "hidden-layer nonlinearity: sigmoid or relu")
+      .one_of({"sigmoid", "relu"})
       .add("decoder", ConfigType::text, "deconv", "deconv (transposed convolutions) or upsample (upsample + conv)")
+      .one_of({"deconv", "upsample"})
       .add("init_std", ConfigType::real, "0.01", "std of the N(0, std^2) conv kernel initialisation")
+      .at_least(0)
       .add("lr", ConfigType::real, "0.002", "Adam learning rate (paper: 0.002)")
+      .above(0)
       .add("lambda_class", ConfigType::real, "20", "weight of the cross-entropy (paper: 20)")
+      .at_least(0)
       .add("lambda_ae", ConfigType::real, "1", "weight of the reconstruction error (paper: 1)")
+      .at_least(0)
       .add("lambda_r1", ConfigType::real, "1", "weight of R1, prototypes near data (paper: 1)")
+      .at_least(0)
       .add("lambda_r2", ConfigType::real, "1", "weight of R2, data near prototypes (paper: 1)")
+      .at_least(0)
       .add("elastic", ConfigType::boolean, "true", "elastic deformation of training images (Simard et al. 2003)")
       .add("elastic_alpha", ConfigType::real, "20", "elastic deformation scale in pixels (paper: 20)")
+      .at_least(0)
       .add("elastic_sigma", ConfigType::real, "4", "elastic deformation smoothing in pixels (paper: 4)")
+      .above(0)
       .add("train_subset", ConfigType::integer, "0", "train on the first N training samples only (0: all)")
-      .add("eval_every", ConfigType::integer, "1", "epochs between validation evaluations");
+      .at_least(0)
+      .add("eval_every", ConfigType::integer, "1", "epochs between validation evaluations")
+      .at_least(1);
   return s;
 }
 

@@ -127,20 +127,33 @@ void print_scores(const std::string& what, const TellEvaluation& e) {
 ConfigSchema tell_schema() {
   ConfigSchema s = common_training_schema();
   s.add("num_clusters", ConfigType::integer, "10", "K, the cluster centres (MNIST: 10)")
+      .at_least(2)
       .add("latent_dim", ConfigType::integer, "10", "d of the unit-sphere features (paper: 10)")
+      .at_least(2)
       .add("hidden", ConfigType::integer, "256", "width of the encoder/decoder fully connected layer (paper: 256)")
+      .at_least(1)
       .add("alpha", ConfigType::real, "0.001", "scale of the cluster layer W = 2 alpha Omega (code: 0.001)")
+      .above(0)
       .add("lambda", ConfigType::real, "0.01", "weight of L_clu (paper: 0.01)")
+      .at_least(0)
       .add("grad_fraction", ConfigType::real, "0.1",
            "each centre's gradient is rescaled to this fraction of its length (paper: 10%)")
+      .above(0)
       .add("lr", ConfigType::real, "1.0", "Adadelta learning rate (code: 1.0, PyTorch's default)")
+      .above(0)
       .add("rho", ConfigType::real, "0.9", "Adadelta rho")
+      .at_least(0)
+      .at_most(1)
       .add("eps", ConfigType::real, "1e-6", "Adadelta eps")
+      .at_least(0)
       .add("use_test", ConfigType::boolean, "true", "cluster the test split too (paper: all 70,000 MNIST digits)")
       .add("subset", ConfigType::integer, "0", "cluster the first N images only (0: all)")
+      .at_least(0)
       .add("eval_every", ConfigType::integer, "50", "epochs between evaluations on every image (code: 50)")
+      .at_least(1)
       .add("kmeans_restarts", ConfigType::integer, "10",
-           "k-means++ restarts of the k-means baseline `glassbox eval` runs on the same features (0: none)");
+           "k-means++ restarts of the k-means baseline `glassbox eval` runs on the same features (0: none)")
+      .at_least(0);
   return train::add_restart_keys(s, "the one with the lowest L_clu is kept");
 }
 

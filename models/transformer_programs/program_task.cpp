@@ -106,25 +106,39 @@ nlohmann::json accuracy_json(const SequenceAccuracy& a) {
 ConfigSchema transformer_program_schema() {
   ConfigSchema s = training_loop_schema("250", "512");
   s.add("task", ConfigType::text, "sort", "reverse, hist, double_hist, sort, most_freq, dyck1, dyck2 or induction")
+      .one_of({"reverse", "hist", "double_hist", "sort", "most_freq", "dyck1", "dyck2", "induction"})
       .add("vocab_size", ConfigType::integer, "8", "input vocabulary incl. <pad>, <s> (and </s>) (paper: 8)")
       .add("max_length", ConfigType::integer, "8", "padded length n_ctx incl. <s> (paper: 8; Dyck 16)")
       .add("dataset_size", ConfigType::integer, "20000", "unique examples drawn (split 81/9/10 % train/val/test)")
+      .at_least(1)
       .add("k", ConfigType::integer, "0", "cardinality of categorical variables (0: max(max_length, vocabulary))")
+      .at_least(0)
       .add("layers", ConfigType::integer, "3", "L, transformer layers")
+      .at_least(1)
       .add("cat_heads", ConfigType::integer, "4", "categorical attention heads per layer (H/2 in the paper's tables)")
+      .at_least(0)
       .add("num_heads", ConfigType::integer, "4", "numerical attention heads per layer")
+      .at_least(0)
       .add("cat_mlps", ConfigType::integer, "2", "categorical MLPs per layer (M/2)")
+      .at_least(0)
       .add("num_mlps", ConfigType::integer, "2", "numerical MLPs per layer")
+      .at_least(0)
       .add("d_mlp", ConfigType::integer, "64", "hidden width of the MLPs (paper: 64)")
+      .at_least(1)
       .add("lr", ConfigType::real, "0.05", "Adam learning rate (paper: 5e-2)")
+      .above(0)
       .add("tau_start", ConfigType::real, "3.0", "Gumbel temperature at the first step (paper: 3)")
+      .above(0)
       .add("tau_end", ConfigType::real, "0.01", "Gumbel temperature at the last epoch (paper: 0.01)")
+      .above(0)
       .add("max_grad_norm", ConfigType::real, "0",
            "clip the gradients' global norm to this before each step (0: off, as in the paper's scripts; its "
            "code's --max_grad_norm)")
+      .at_least(0)
       .add("unembed_mask", ConfigType::boolean, "true",
            "never predict <pad> or <unk> (the paper's --unembed_mask; its induction script turns it off)")
-      .add("eval_every", ConfigType::integer, "10", "epochs between validation evaluations of the argmax model");
+      .add("eval_every", ConfigType::integer, "10", "epochs between validation evaluations of the argmax model")
+      .at_least(1);
   return train::add_restart_keys(s, "the best validation accuracy is kept");
 }
 

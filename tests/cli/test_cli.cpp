@@ -243,7 +243,7 @@ Recorded recorded;
 
 const bool registered = [] {
   ConfigSchema schema = common_training_schema();
-  schema.add("lr", ConfigType::real, "0.002", "learning rate");
+  schema.add("lr", ConfigType::real, "0.002", "learning rate").above(0);
   register_model({.name = "cli_test_model",
                   .summary = "stand-in for the CLI tests",
                   .schema = schema,
@@ -338,9 +338,14 @@ TEST(CliVerbs, UnknownKeysAndBadValuesAreRejectedNamingTheKey) {
   m = usage_error_of(train_verb, {"cli_test_model", "--out", out, "--threads", "-2"});
   EXPECT_NE(m.find("threads must be >= 0"), std::string::npos) << m;
   m = usage_error_of(train_verb, {"cli_test_model", "--out", out, "--epochs", "0"});
-  EXPECT_NE(m.find("epochs must be >= 1, got 0"), std::string::npos) << m;
+  EXPECT_NE(m.find("command line (--epochs): epochs must be >= 1, got '0'"), std::string::npos) << m;
   m = usage_error_of(train_verb, {"cli_test_model", "--out", out, "--batch_size", "-5"});
-  EXPECT_NE(m.find("batch_size must be >= 1, got -5"), std::string::npos) << m;
+  EXPECT_NE(m.find("batch_size must be >= 1, got '-5'"), std::string::npos) << m;
+  // The model's own keys too: ranges and choices are checked before anything is made.
+  m = usage_error_of(train_verb, {"cli_test_model", "--out", out, "--lr", "0"});
+  EXPECT_NE(m.find("command line (--lr): lr must be > 0, got '0'"), std::string::npos) << m;
+  m = usage_error_of(train_verb, {"cli_test_model", "--out", out, "--dataset", "cifar"});
+  EXPECT_NE(m.find("dataset must be fashion-mnist or mnist, got 'cifar'"), std::string::npos) << m;
   EXPECT_FALSE(std::filesystem::exists(dir / "run")) << "a rejected command must not create its run folder";
 }
 

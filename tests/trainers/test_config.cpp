@@ -106,5 +106,52 @@ TEST(Config, SchemaAndGetterMisuseAreProgrammingErrors) {
   EXPECT_THROW(c.get_int("nothing"), std::logic_error);
 }
 
+TEST(Config, RangesAndChoicesAreCheckedWhereTheValueIsSet) {
+  ConfigSchema s;
+  s.add("layers", ConfigType::integer, "2", "")
+      .at_least(1)
+      .add("lr", ConfigType::real, "0.1", "")
+      .above(0)
+      .add("rho", ConfigType::real, "0.9", "")
+      .at_least(0)
+      .at_most(1)
+      .add("mode", ConfigType::text, "fast", "")
+      .one_of({"fast", "exact", "off"});
+  Config c(s);
+  EXPECT_EQ(error_of([&] {
+              c.apply_overrides({"--layers", "0"});
+            }),
+            "command line (--layers): layers must be >= 1, got '0'");
+  EXPECT_EQ(error_of([&] { c.load_text("lr = 0\n", "p.cfg"); }), "p.cfg:1: lr must be > 0, got '0'");
+  EXPECT_EQ(error_of([&] { c.load_text("rho = 1.5\n", "p.cfg"); }), "p.cfg:1: rho must be <= 1, got '1.5'");
+  EXPECT_EQ(error_of([&] { c.load_text("rho = -0.5\n", "p.cfg"); }), "p.cfg:1: rho must be >= 0, got '-0.5'");
+  EXPECT_EQ(error_of([&] {
+              c.apply_overrides({"--mode", "slow"});
+            }),
+            "command line (--mode): mode must be fast, exact or off, got 'slow'");
+  EXPECT_EQ(c.get_int("layers"), 2) << "a rejected value leaves the old one in place";
+  EXPECT_EQ(c.origin("layers"), "default");
+  // The bounds themselves are allowed.
+  c.apply_overrides({"--layers", "1", "--rho", "0", "--mode", "off", "--lr", "1e-9"});
+  EXPECT_EQ(c.get_int("layers"), 1);
+  EXPECT_EQ(c.get_string("mode"), "off");
+  EXPECT_EQ(c.origin("lr"), "command line (--lr)");
+  // merge keeps the constraints.
+  ConfigSchema merged;
+  merged.merge(s);
+  EXPECT_THROW(Config(merged).apply_overrides({"--layers", "0"}), ConfigError);
+}
+
+TEST(Config, ConstraintsThatDoNotFitTheKeyAreProgrammingErrors) {
+  ConfigSchema s;
+  EXPECT_THROW(s.at_least(0), std::logic_error) << "no key yet";
+  s.add("mode", ConfigType::text, "fast", "");
+  EXPECT_THROW(s.at_least(0), std::logic_error) << "a range on a text key";
+  EXPECT_THROW(s.one_of({"exact"}), std::logic_error) << "the default is not among the choices";
+  s.add("n", ConfigType::integer, "0", "");
+  EXPECT_THROW(s.one_of({"0"}), std::logic_error) << "choices on a number";
+  EXPECT_THROW(s.above(0), std::logic_error) << "the default is out of range";
+}
+
 }  // namespace
 }  // namespace glassbox
