@@ -251,13 +251,18 @@ void eval_tell(const EvalRequest& request) {
     KMeansResult r = kmeans(e.latent.to_vector<double>(), e.latent.size(0), e.latent.size(1), ko);
     km = metrics::score_clustering(data.labels.to_vector<int64_t>(), r.assignment);
   }
+  const bool autoencoder_only = model->options().lambda == 0;
   if (request.json) {
     nlohmann::json j = e.scores.to_json();
     j["split"] = data.name;
     j["clu_all"] = e.clustering_loss;
+    j["lambda"] = model->options().lambda;
     if (ko.restarts > 0) j["kmeans"] = km.to_json();
     std::cout << j.dump() << "\n";
   } else {
+    if (autoencoder_only)
+      std::cout << "lambda = 0: the autoencoder trained with L_rec alone; its centres never trained, so the k-means\n"
+                   "row below is the paper's two-stage baseline (Table 4) and the TELL row means nothing.\n";
     std::cout << "TELL clustering of " << data.name << ":\n" << e.scores.table();
     if (ko.restarts > 0)
       std::cout << "k-means (k-means++, " << ko.restarts << " restarts) on the same features:\n" << km.table();
