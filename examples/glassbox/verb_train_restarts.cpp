@@ -59,16 +59,14 @@ pid_t spawn(const Job& job) {
 
 bool train_restarts_in_processes(const std::string& model, const Config& config, const RunFolder& run) {
   const int64_t restarts = config.get_int("restarts"), jobs = config.get_int("restart_jobs");
-  if (jobs < 1) throw ConfigError(config.origin("restart_jobs") + ": restart_jobs must be >= 1");
   const int64_t base_seed = config.get_int("seed");
   std::deque<Job> queue;
   for (int64_t r = 0; r < restarts; ++r) {
     const fs::path root = train::restart_folder(run, r);
     Job job{r, {"train", model, "--out", root.string()}, root.string() + ".log"};
     if (fs::exists(root / "run.json")) {
-      // Started before: the child resumes it (a finished one has nothing left to train). One
-      // without a checkpoint yet is left to the selection, which trains it in this process.
-      if (!fs::exists(train::Trainer::latest_checkpoint(RunFolder::open(root)))) continue;
+      // Started before: the child resumes it (a finished one has nothing left to train; one
+      // that stopped before its first checkpoint starts over).
       job.args.push_back("--resume");
     } else {
       Config c = train::restart_config(config, r);

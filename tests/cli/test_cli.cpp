@@ -181,6 +181,44 @@ TEST(CliBinary, RestartsInParallelProcessesMatchRestartsInTurn) {
   EXPECT_DOUBLE_EQ(val_accuracy(in_turn), val_accuracy(parallel));
 }
 
+// A restart that died before its first checkpoint (its folder holds the configuration and a
+// few logged steps) is resumed in a process of its own like the others: it starts over, and
+// ends with the metrics and result of a restart that never stopped.
+TEST(CliBinary, ARestartStoppedBeforeItsFirstCheckpointResumesInItsOwnProcess) {
+  namespace fs = std::filesystem;
+  testing::TempDir dir;
+  const fs::path whole = dir.path() / "whole", stopped = dir.path() / "stopped";
+  CommandResult r = train_tp_demo(whole.string(), "--epochs 1 --restarts 2 --restart_jobs 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // The stopped run: restart 0 finished, restart 1 logged two steps and no checkpoint.
+  fs::create_directories(stopped / "restart-1");
+  for (const char* file : {"run.json", "config.cfg"}) {
+    fs::copy_file(whole / file, stopped / file);
+    fs::copy_file(whole / "restart-1" / file, stopped / "restart-1" / file);
+  }
+  fs::copy(whole / "restart-0", stopped / "restart-0", fs::copy_options::recursive);
+  const std::vector<nlohmann::json> logged = read_metrics(whole / "restart-1" / "metrics.jsonl");
+  ASSERT_GE(logged.size(), 2u);
+  std::ofstream(stopped / "restart-1" / "metrics.jsonl") << logged[0].dump() << "\n" << logged[1].dump() << "\n";
+
+  r = train_tp_demo(stopped.string(), "--epochs 1 --restarts 2 --restart_jobs 2 --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("restart 1 (seed 1): training in a process of its own"), std::string::npos) << r.output;
+  auto without_times = [](std::vector<nlohmann::json> records) {
+    for (nlohmann::json& m : records) {
+      m.erase("epoch_seconds");
+      m.erase("seconds");
+    }
+    return records;
+  };
+  EXPECT_EQ(without_times(read_metrics(stopped / "restart-1" / "metrics.jsonl")), without_times(logged));
+  const nlohmann::json a = read_metrics(whole / "metrics.jsonl").back();
+  const nlohmann::json b = read_metrics(stopped / "metrics.jsonl").back();
+  EXPECT_EQ(a["chosen_restart"], b["chosen_restart"]);
+  EXPECT_EQ(a["restarts"][1]["val_accuracy"], b["restarts"][1]["val_accuracy"]);
+  EXPECT_DOUBLE_EQ(val_accuracy(whole.string()), val_accuracy(stopped.string()));
+}
+
 // The run verbs load the latest checkpoint, or with --checkpoint an epoch's kept copy.
 TEST(CliBinary, RunVerbsLoadAnEarlierCheckpointOnRequest) {
   testing::TempDir dir;
