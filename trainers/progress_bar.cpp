@@ -43,10 +43,12 @@ std::string ProgressBar::render() const {
   char loss[32] = "";
   if (loss_) std::snprintf(loss, sizeof loss, " loss %.4f", *loss_);
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%s [%s%s] %lld/%lld%s %.1f it/s ETA %s", label_.c_str(),
+  // While running, the time left; once done, the time it took.
+  const bool done = done_ >= total_;
+  std::snprintf(buf, sizeof buf, "%s [%s%s] %lld/%lld%s %.1f it/s %s %s", label_.c_str(),
                 std::string(filled, '#').c_str(), std::string(kWidth - filled, '.').c_str(),
-                static_cast<long long>(done_), static_cast<long long>(total_), loss, rate,
-                done_ >= total_ ? format_duration(elapsed).c_str() : format_duration(eta).c_str());
+                static_cast<long long>(done_), static_cast<long long>(total_), loss, rate, done ? "in" : "ETA",
+                format_duration(done ? elapsed : eta).c_str());
   return buf;
 }
 

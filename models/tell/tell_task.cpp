@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <memory>
 #include <numeric>
 
 #include "engine/autograd/grad_mode.h"
@@ -16,6 +17,7 @@
 #include "models/common/kmeans.h"
 #include "trainers/data/data_loader.h"
 #include "trainers/metrics_writer.h"
+#include "trainers/progress_bar.h"
 #include "trainers/restarts.h"
 #include "trainers/step_benchmark.h"
 #include "trainers/trainer.h"
@@ -91,7 +93,7 @@ TellEvaluation train_one(const Config& config, const RunFolder& run, const data:
         nlohmann::json m = nlohmann::json::object();
         if (epochs_done % eval_every != 0 && epochs_done != to.epochs) return m;
         model->eval();
-        TellEvaluation e = evaluate_tell(*model, data);
+        TellEvaluation e = evaluate_tell(*model, data, true);
         m = e.scores.to_json();
         m["clu_all"] = e.clustering_loss;
         std::cerr << std::fixed << std::setprecision(2) << "epoch " << epochs_done << ": ACC "
@@ -103,7 +105,7 @@ TellEvaluation train_one(const Config& config, const RunFolder& run, const data:
       resume);
   interrupted = summary.interrupted;
   model->eval();
-  TellEvaluation final_eval = interrupted ? TellEvaluation{} : evaluate_tell(*model, data);
+  TellEvaluation final_eval = interrupted ? TellEvaluation{} : evaluate_tell(*model, data, true);
   if (!interrupted)
     MetricsWriter(run.metrics_file())
         .write({{"final", true},
@@ -188,12 +190,15 @@ data::ImageDataset load_tell_data(const Config& config) {
   return d;
 }
 
-TellEvaluation evaluate_tell(const Tell& model, const data::ImageDataset& data) {
+TellEvaluation evaluate_tell(const Tell& model, const data::ImageDataset& data, bool show_progress) {
   NoGradGuard no_grad;
   TellEvaluation e;
   std::vector<Tensor> parts;
   double clu_sum = 0;
   const double alpha = model.options().alpha, lambda = model.options().lambda;
+  std::unique_ptr<ProgressBar> bar;
+  if (show_progress)
+    bar = std::make_unique<ProgressBar>("eval " + data.name, (data.size() + kEvalBatch - 1) / kEvalBatch);
   for (int64_t start = 0; start < data.size(); start += kEvalBatch) {
     const int64_t len = std::min(kEvalBatch, data.size() - start);
     Tensor z = model.encode(data.images.narrow(0, start, len).to(model.device()));
@@ -205,7 +210,9 @@ TellEvaluation evaluate_tell(const Tell& model, const data::ImageDataset& data) 
     std::vector<int64_t> a = best.indices.to_vector<int64_t>();
     e.assignment.insert(e.assignment.end(), a.begin(), a.end());
     parts.push_back(z);
+    if (bar) bar->update(start / kEvalBatch + 1);
   }
+  if (bar) bar->finish();
   e.latent = parts.empty() ? Tensor() : ops::concat(parts, 0);
   e.clustering_loss = data.size() > 0 ? lambda / alpha * clu_sum / double(data.size()) : 0.0;
   e.scores = metrics::score_clustering(data.labels.to_vector<int64_t>(), e.assignment);
@@ -239,7 +246,7 @@ void eval_tell(const EvalRequest& request) {
   // digits), so --split does not apply; the data set is the one the config names.
   data::ImageDataset data = load_tell_data(request.config);
   auto model = load_trained(request.config, request.run);
-  TellEvaluation e = evaluate_tell(*model, data);
+  TellEvaluation e = evaluate_tell(*model, data, true);
   // The baseline of the paper's Table 4: k-means on the same features z. With lambda = 0
   // the run is the autoencoder trained with L_rec alone, TELL's two-stage counterpart.
   KMeansOptions ko;
@@ -287,7 +294,7 @@ void write_tell_exports(const Tell& model, const data::ImageDataset& data, const
   const DecoderCheck check = check_autoencoder(model, data);
   warn_unless_reconstructs(check, "centres");
 
-  TellEvaluation e = evaluate_tell(model, data);
+  TellEvaluation e = evaluate_tell(model, data, true);
   const metrics::Contingency table = metrics::contingency(data.labels.to_vector<int64_t>(), e.assignment);
   const std::vector<int64_t> matched = metrics::match_clusters_to_labels(table);
 
@@ -420,12 +427,14 @@ void bench_tell(const BenchRequest& request) {
       });
 }
 
-nlohmann::json assign_clusters(const Tell& model, const Tensor& images) {
+nlohmann::json assign_clusters(const Tell& model, const Tensor& images, bool show_progress) {
   NoGradGuard no_grad;
   const int64_t n = images.size(0);
   std::vector<int64_t> clusters;
   std::vector<double> similarity;
   constexpr int64_t kBatch = 1000;
+  std::unique_ptr<ProgressBar> bar;
+  if (show_progress) bar = std::make_unique<ProgressBar>("assign", (n + kBatch - 1) / kBatch);
   for (int64_t start = 0; start < n; start += kBatch) {
     const int64_t len = std::min(kBatch, n - start);
     // Unit features and unit centres: the largest cosine is the nearest centre.
@@ -433,7 +442,9 @@ nlohmann::json assign_clusters(const Tell& model, const Tensor& images) {
     ops::ValuesIndices best = ops::max(cos, 1);
     for (int64_t c : best.indices.to_vector<int64_t>()) clusters.push_back(c);
     for (double v : best.values.to_vector<double>()) similarity.push_back(v);
+    if (bar) bar->update(start / kBatch + 1);
   }
+  if (bar) bar->finish();
   std::vector<int64_t> sizes(size_t(model.options().num_clusters), 0);
   for (int64_t c : clusters) ++sizes[size_t(c)];
   return {{"clusters", clusters}, {"cosine_similarity", similarity}, {"cluster_sizes", sizes}};
@@ -447,7 +458,7 @@ void cluster_tell(const ClusterRequest& request) {
     throw UsageError(request.input + ": images are " + std::to_string(images.size(2)) + "x" +
                      std::to_string(images.size(3)) + ", but the model was trained on " + std::to_string(side) + "x" +
                      std::to_string(side));
-  nlohmann::json result = assign_clusters(*model, images);
+  nlohmann::json result = assign_clusters(*model, images, true);
   result["input"] = request.input;
   result["run"] = request.run.root().string();
   // The label each cluster was matched to, when the run has been exported.

@@ -30,7 +30,8 @@ struct TellEvaluation {
   /// the criterion the paper selects restarts by.
   double clustering_loss = 0;
 };
-TellEvaluation evaluate_tell(const Tell& model, const data::ImageDataset& data);
+/// Encodes and assigns every image of `data`; with `show_progress`, a progress bar on stderr.
+TellEvaluation evaluate_tell(const Tell& model, const data::ImageDataset& data, bool show_progress = false);
 
 void train_tell(const TrainRequest& request);
 void eval_tell(const EvalRequest& request);
@@ -39,8 +40,9 @@ void explain_tell(const ExplainRequest& request);
 void bench_tell(const BenchRequest& request);
 /// `glassbox cluster RUN --input IDX`: assigns new images to the trained centres.
 void cluster_tell(const ClusterRequest& request);
-/// Nearest centre and its cosine similarity for each image [N, 1, H, W], and cluster sizes.
-nlohmann::json assign_clusters(const Tell& model, const Tensor& images);
+/// Nearest centre and its cosine similarity for each image [N, 1, H, W], and cluster sizes; with
+/// `show_progress`, a progress bar on stderr.
+nlohmann::json assign_clusters(const Tell& model, const Tensor& images, bool show_progress = false);
 
 /// Writes centres.png, centres.json and cluster_members.png into `dir`.
 void write_tell_exports(const Tell& model, const data::ImageDataset& data, const std::string& dir);
