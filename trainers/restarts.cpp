@@ -6,7 +6,6 @@
 
 #include "engine/io/atomic_file.h"
 #include "trainers/metrics_writer.h"
-#include "trainers/trainer.h"
 
 namespace glassbox::train {
 
@@ -68,8 +67,8 @@ RestartsResult train_with_restarts(const std::string& model_name, const Config& 
     const bool exists = fs::exists(root / "run.json");
     const RunFolder sub = RunFolder::create(root, exists);
     if (!exists) sub.write_config(model_name, c);
-    const bool sub_resume = exists && fs::exists(Trainer::latest_checkpoint(sub));
-    const RestartOutcome outcome = train_one(c, sub, sub_resume);
+    // An existing restart resumes (from the start if it stopped before its first checkpoint).
+    const RestartOutcome outcome = train_one(c, sub, exists);
     if (outcome.interrupted) return {true, r};
     std::cout << "restart " << r << " (seed " << base_seed + r << "): " << criterion.name << " "
               << std::setprecision(6) << outcome.score << "\n";

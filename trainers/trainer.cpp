@@ -112,9 +112,13 @@ nlohmann::json Trainer::load_model(nn::Module& model, const RunFolder& run) {
   return io::read_json(sidecar.string());
 }
 
+bool Trainer::restores_checkpoint(const RunFolder& run, bool resume) {
+  return resume && std::filesystem::exists(latest_checkpoint(run));
+}
+
 Trainer::Position Trainer::restore() const {
   auto path = latest_checkpoint(run_);
-  if (!std::filesystem::exists(path)) {
+  if (!restores_checkpoint(run_, true)) {
     // A crash before the first checkpoint: starting again is what the run would have done.
     std::cerr << "--resume: " << run_.root().string()
               << " has no checkpoint yet (the run stopped before its first); starting from the beginning\n";

@@ -77,6 +77,11 @@ class Trainer {
   /// at an epoch end (batch == 0) with keep_copy it also keeps epoch-NNNN copies.
   void save_checkpoint(int64_t epoch, int64_t batch, int64_t step, bool keep_copy) const;
 
+  /// Whether fit(..., resume) will restore a checkpoint of `run` (with `resume`, a run that stopped
+  /// before its first checkpoint starts over): what a model's set-up before training must ask
+  /// instead of `resume` itself.
+  static bool restores_checkpoint(const RunFolder& run, bool resume);
+
   /// Path of the latest checkpoint of a run folder.
   static std::filesystem::path latest_checkpoint(const RunFolder& run);
   /// Loads the model part of the run's selected checkpoint (RunFolder::select_checkpoint;

@@ -248,8 +248,9 @@ void train_prob_psenn(const TrainRequest& request) {
     std::cerr << "prob_psenn: prototypes fitted to the class means and covariances of " << data.train.size()
               << " training embeddings\n";
   };
-  // Fitting before any training (no pre-training) happens once; a resumed run has it in its checkpoint.
-  if (fit && pretrain == 0 && !request.resume) fit_to_data();
+  // Fitting before any training (no pre-training) happens once; a run restored from a checkpoint
+  // has it there (one resumed before its first checkpoint starts over, so it fits again).
+  if (fit && pretrain == 0 && !train::Trainer::restores_checkpoint(request.run, request.resume)) fit_to_data();
   model->train();
 
   std::cerr << "prob_psenn (" << config.get_string("variant") << "): " << model->num_parameters() << " parameters, "

@@ -99,6 +99,8 @@ TEST_F(TrainerResume, ACrashPastTheLastCheckpointIsNotLoggedTwice) {
   // The extension crashed in epoch 3 after logging two steps and part of a third line.
   for (int64_t s = 7; s <= 8; ++s) append(run, expected[size_t(s + 1)].dump() + "\n");
   append(run, "{\"step\":9,\"lo");
+  EXPECT_TRUE(train::Trainer::restores_checkpoint(run, true));
+  EXPECT_FALSE(train::Trainer::restores_checkpoint(run, false));
   const Outcome resumed = train(run, 4, true);
   EXPECT_EQ(resumed.weights, whole.weights);
   EXPECT_EQ(metrics_without_times(run), expected);
@@ -121,6 +123,7 @@ TEST_F(TrainerResume, ResumingARunThatStoppedBeforeItsFirstCheckpointStartsOver)
   const RunFolder run = new_run(dir, "early");
   for (int64_t s = 1; s <= 2; ++s) append(run, expected[size_t(s - 1)].dump() + "\n");
   ASSERT_FALSE(std::filesystem::exists(train::Trainer::latest_checkpoint(run)));
+  EXPECT_FALSE(train::Trainer::restores_checkpoint(run, true)) << "set-up before training must run again";
   const Outcome resumed = train(run, 4, true);
   EXPECT_EQ(resumed.weights, whole.weights);
   EXPECT_EQ(metrics_without_times(run), expected);
