@@ -219,8 +219,6 @@ std::optional<metrics::L2AttackOptions> cbc_attack_options(const Config& config)
   }
   o.steps = config.get_int("attack_steps");
   o.restarts = config.get_int("attack_restarts");
-  if (o.steps < 0 || o.restarts < 1)
-    throw ConfigError(config.origin("attack_steps") + ": attack_steps must be >= 0 and attack_restarts >= 1");
   if (o.steps == 0) return std::nullopt;
   return o;
 }
@@ -243,7 +241,7 @@ void train_cbc(const TrainRequest& request) {
   train::TrainerOptions to = trainer_options(config, kModelName);
   train::Trainer trainer(*model, optimizer, request.run, config, to);
 
-  const int64_t eval_every = std::max<int64_t>(1, config.get_int("eval_every"));
+  const int64_t eval_every = config.get_int("eval_every");  // >= 1 by the schema
   std::cerr << "cbc (" << cbc_variant_name(model->options().variant)
             << (model->options().squared ? ", squared distances" : ", euclidean distances") << "): "
             << model->num_parameters() << " parameters, " << data.train.size() << " training / "

@@ -71,9 +71,7 @@ std::string class_name(const data::ImageDataset& d, int64_t c) {
 }
 
 int64_t eval_samples(const Config& config) {
-  const int64_t s = config.get_int("eval_samples");
-  if (s < 1) throw ConfigError(config.origin("eval_samples") + ": eval_samples must be >= 1");
-  return s;
+  return config.get_int("eval_samples");  // >= 1 by the schema
 }
 
 ConfusionMatrix confusion(const ProbPsennPredictions& p, const data::ImageDataset& dataset) {
@@ -175,11 +173,7 @@ ConfigSchema prob_psenn_schema() {
 ProbPsennOptions prob_psenn_options(const Config& config, int64_t num_classes) {
   ProbPsennOptions o;
   const std::string variant = config.get_string("variant"), covariance = config.get_string("covariance");
-  if (variant != "probabilistic" && variant != "deterministic")
-    throw ConfigError(config.origin("variant") + ": variant must be probabilistic or deterministic, got '" + variant +
-                      "'");
-  if (covariance != "full" && covariance != "diagonal")
-    throw ConfigError(config.origin("covariance") + ": covariance must be full or diagonal, got '" + covariance + "'");
+  // The schema allows only these two values of each.
   o.probabilistic = variant == "probabilistic";
   o.full_covariance = covariance == "full";
   o.latent_dim = config.get_int("latent_dim");
@@ -234,13 +228,12 @@ void train_prob_psenn(const TrainRequest& request) {
 
   const ProbPsennLossWeights weights = prob_psenn_loss_weights(config);
   const int64_t train_samples = config.get_int("train_samples");
-  if (train_samples < 1) throw ConfigError(config.origin("train_samples") + ": train_samples must be >= 1");
   const int64_t samples = eval_samples(config);
   const int64_t pretrain = config.get_int("pretrain_epochs");
   if (pretrain < 0 || pretrain >= to.epochs)
     throw ConfigError(config.origin("pretrain_epochs") + ": pretrain_epochs must be in [0, epochs)");
   const bool fit = config.get_bool("fit_prototypes");
-  const int64_t eval_every = std::max<int64_t>(1, config.get_int("eval_every"));
+  const int64_t eval_every = config.get_int("eval_every");  // >= 1 by the schema
   auto fit_to_data = [&] {
     model->eval();
     auto [means, variances] = encode_all(*model, data.train, data.train.size());

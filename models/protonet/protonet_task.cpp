@@ -139,7 +139,7 @@ void train_protonet(const TrainRequest& request) {
   train::Trainer trainer(*model, optimizer, request.run, config, to);
 
   const ProtoNetLossWeights weights = protonet_loss_weights(config);
-  const int64_t eval_every = std::max<int64_t>(1, config.get_int("eval_every"));
+  const int64_t eval_every = config.get_int("eval_every");  // >= 1 by the schema
   std::cerr << "protonet: " << model->num_parameters() << " parameters, " << data.train.size() << " training / "
             << data.validation.size() << " validation images of " << config.get_string("dataset") << "\n";
   auto summary = trainer.fit(

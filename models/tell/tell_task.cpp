@@ -78,7 +78,7 @@ TellEvaluation train_one(const Config& config, const RunFolder& run, const data:
   train::TrainerOptions to = trainer_options(config, kModelName);
   train::Trainer trainer(*model, optimizer, run, config, to);
 
-  const int64_t eval_every = std::max<int64_t>(1, config.get_int("eval_every"));
+  const int64_t eval_every = config.get_int("eval_every");  // >= 1 by the schema
   std::cerr << "tell: " << model->num_parameters() << " parameters, " << data.size() << " images of "
             << data.name << ", seed " << seed << "\n";
   auto summary = trainer.fit(
@@ -180,8 +180,7 @@ data::ImageDataset load_tell_data(const Config& config) {
     d.labels = ops::concat({d.labels, test.labels}, 0);
     d.name = name + "/train+test";
   }
-  const int64_t subset = config.get_int("subset");
-  if (subset < 0) throw ConfigError(config.origin("subset") + ": subset must be >= 0");
+  const int64_t subset = config.get_int("subset");  // >= 0 by the schema
   if (subset > 0 && subset < d.size()) {
     std::vector<int64_t> ids(static_cast<size_t>(subset));
     std::iota(ids.begin(), ids.end(), 0);

@@ -274,11 +274,10 @@ train::RestartOutcome train_program_run(const Config& config, const RunFolder& r
   data::BatchSampler sampler(data.train.size(), config.get_int("batch_size"), seed);
   train::TrainerOptions to = trainer_options(config, kModelName);
   to.max_grad_norm = config.get_double("max_grad_norm");
-  if (to.max_grad_norm < 0) throw UsageError(config.origin("max_grad_norm") + ": must be >= 0 (0: no clipping)");
   train::Trainer trainer(*model, optimizer, run, config, to);
   const int64_t batches = sampler.num_batches();
   const double tau_start = config.get_double("tau_start"), tau_end = config.get_double("tau_end");
-  const int64_t eval_every = std::max<int64_t>(1, config.get_int("eval_every"));
+  const int64_t eval_every = config.get_int("eval_every");  // >= 1 by the schema
   std::cerr << kModelName << ": " << config.get_string("task") << ", " << model->num_parameters() << " parameters, "
             << data.train.size() << " / " << data.validation.size() << " / " << data.test.size()
             << " train / val / test sequences, " << model->cat_variables().size() << " categorical and "
