@@ -97,7 +97,7 @@ void Trainer::save_checkpoint(int64_t epoch, int64_t batch, int64_t step, bool k
   write("latest");
 }
 
-nlohmann::json Trainer::load_model(nn::Module& model, const RunFolder& run) {
+nn::StateDict Trainer::model_state(const RunFolder& run) {
   auto path = run.model_checkpoint();
   if (!std::filesystem::exists(path))
     throw std::runtime_error(run.root().string() + ": no checkpoint found (expected " + path.string() + ")");
@@ -106,8 +106,12 @@ nlohmann::json Trainer::load_model(nn::Module& model, const RunFolder& run) {
   const std::string prefix = kModelPrefix;
   for (auto& [name, t] : all)
     if (name.rfind(prefix, 0) == 0) state[name.substr(prefix.size())] = t;
-  model.load_state_dict(state);
-  auto sidecar = path;
+  return state;
+}
+
+nlohmann::json Trainer::load_model(nn::Module& model, const RunFolder& run) {
+  model.load_state_dict(model_state(run));
+  auto sidecar = run.model_checkpoint();
   sidecar.replace_extension(".json");
   return io::read_json(sidecar.string());
 }

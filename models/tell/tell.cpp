@@ -114,18 +114,33 @@ TellOutput Tell::forward(const Tensor& images, int64_t epoch) const {
   return out;
 }
 
-TellLoss Tell::loss(const TellOutput& out, const Tensor& images) const {
-  TellLoss l;
-  Tensor rec = ops::mse_loss(out.reconstruction, images);
+Tensor Tell::clustering_term(const Tensor& scores, const Tensor& assignment) const {
   // delta = one-hot(argmax c): only each sample's winning centre is pulled (hard k-means).
   // The assignment comes from argmax, so it is in range and needs none of one_hot's index
   // checks, which read the indices back to the host (a GPU would wait).
-  Tensor delta = ops::one_hot_in_range(out.assignment, options_.num_clusters, out.scores.dtype());
+  Tensor delta = ops::one_hot_in_range(assignment, options_.num_clusters, scores.dtype());
   const double a = options_.alpha;
-  Tensor clu = ops::mean(ops::rsub(delta * out.scores, 2.0 * a)) * (options_.lambda / a);
-  l.total = rec + clu;
-  l.rec_term = rec;
-  l.clu_term = clu;
+  return ops::mean(ops::rsub(delta * scores, 2.0 * a)) * (options_.lambda / a);
+}
+
+TellLoss Tell::loss(const TellOutput& out, const Tensor& images) const {
+  TellLoss l;
+  l.rec_term = ops::mse_loss(out.reconstruction, images);
+  l.clu_term = clustering_term(out.scores, out.assignment);
+  l.total = l.rec_term + l.clu_term;
+  return l;
+}
+
+TellLoss Tell::fixed_feature_loss(const Tensor& latent) const {
+  Tensor c = scores(latent.detach());
+  Tensor assignment;
+  {
+    NoGradGuard no_grad;
+    assignment = ops::argmax(c, 1);
+  }
+  TellLoss l;
+  l.clu_term = clustering_term(c, assignment);
+  l.total = l.clu_term;
   return l;
 }
 

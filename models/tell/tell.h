@@ -77,6 +77,9 @@ class Tell : public nn::Module {
   TellOutput forward(const Tensor& images, int64_t epoch) const;
   /// L_rec = mean squared reconstruction error; L_clu = (lambda / alpha) mean_{i,k}(2 alpha - delta_ik c_ik).
   TellLoss loss(const TellOutput& out, const Tensor& images) const;
+  /// TELL-TwoStage (paper Table 4): the centres learn on fixed features z [B, d] of an autoencoder
+  /// trained before, so L_rec is a constant and the loss is L_clu alone (rec_term undefined).
+  TellLoss fixed_feature_loss(const Tensor& latent) const;
 
   /// The cluster layer's weight W [K, d] (rows of length 2 alpha).
   const Tensor& cluster_weight() const;
@@ -91,6 +94,9 @@ class Tell : public nn::Module {
   void attach_normalised_updates(optim::Optimizer& optimizer, std::function<bool()> centres_move) const;
 
  private:
+  /// (lambda / alpha) mean_{i,k}(2 alpha - delta_ik c_ik), delta = one-hot(assignment).
+  Tensor clustering_term(const Tensor& scores, const Tensor& assignment) const;
+
   TellOptions options_;
   // Layers run forward from const methods (evaluation, exports); their state is the module's.
   mutable nn::Sequential encoder_, decoder_;

@@ -58,15 +58,43 @@ std::string label_name(const data::ImageDataset& d, int64_t label) {
   return label >= 0 && label < int64_t(d.class_names.size()) ? d.class_names[size_t(label)] : std::to_string(label);
 }
 
+/// The checks between keys the schema cannot make, before anything is trained.
+void check_two_stage_keys(const Config& config) {
+  if (!config.get_bool("fixed_autoencoder")) return;
+  if (config.get_string("init_from").empty())
+    throw ConfigError(config.origin("fixed_autoencoder") +
+                      ": fixed_autoencoder = true needs init_from, the run whose trained autoencoder gives the "
+                      "fixed features");
+  if (config.get_double("lambda") == 0)
+    throw ConfigError(config.origin("fixed_autoencoder") +
+                      ": fixed_autoencoder = true trains the centres by L_clu alone, so lambda must be > 0");
+}
+
+/// The features z of every image under the fixed autoencoder (eval mode: batch normalisation
+/// with its running statistics, so an image's z never changes).
+Tensor fixed_features(Tell& model, const data::ImageDataset& data) {
+  const bool was_training = model.is_training();
+  model.eval();
+  Tensor z = evaluate_tell(model, data).latent;
+  model.train(was_training);
+  return z;
+}
+
 /// Everything one training run (one restart) needs; the run's outcome is its final evaluation.
 TellEvaluation train_one(const Config& config, const RunFolder& run, const data::ImageDataset& data, bool resume,
                          bool& interrupted) {
   const uint64_t seed = uint64_t(config.get_int("seed"));
   manual_seed(seed);
   auto model = build_model(config);
-  optim::Adadelta optimizer(model->parameters(), adadelta_options(config));
+  if (!config.get_string("init_from").empty() && !train::Trainer::restores_checkpoint(run, resume))
+    load_autoencoder(*model, config);
+  // TELL-TwoStage optimises the centres alone; the autoencoder keeps the weights it came with.
+  const bool fixed = config.get_bool("fixed_autoencoder");
+  optim::Adadelta optimizer(fixed ? std::vector<Tensor>{model->cluster_weight()} : model->parameters(),
+                            adadelta_options(config));
   int64_t current_epoch = 0;
-  model->attach_normalised_updates(optimizer, [&current_epoch] { return Tell::centres_move(current_epoch); });
+  model->attach_normalised_updates(optimizer,
+                                   [&current_epoch, fixed] { return fixed || Tell::centres_move(current_epoch); });
 
   data::LoaderOptions lo = loader_options(config);
   lo.drop_last = true;  // as the official code: every step sees a full batch
@@ -81,28 +109,49 @@ TellEvaluation train_one(const Config& config, const RunFolder& run, const data:
   const int64_t eval_every = config.get_int("eval_every");  // >= 1 by the schema
   std::cerr << "tell: " << model->num_parameters() << " parameters, " << data.size() << " images of "
             << data.name << ", seed " << seed << "\n";
-  auto summary = trainer.fit(
-      loader,
-      [&](const data::Batch& batch, int64_t epoch) {
-        current_epoch = epoch;
-        TellOutput out = model->forward(batch.images, epoch);
-        TellLoss l = model->loss(out, batch.images);
-        return train::StepResult{l.total, {}, {{"rec", l.rec_term.detach()}, {"clu", l.clu_term.detach()}}};
-      },
-      [&](int64_t epochs_done) {
-        nlohmann::json m = nlohmann::json::object();
-        if (epochs_done % eval_every != 0 && epochs_done != to.epochs) return m;
-        model->eval();
-        TellEvaluation e = evaluate_tell(*model, data, true);
-        m = e.scores.to_json();
-        m["clu_all"] = e.clustering_loss;
-        std::cerr << std::fixed << std::setprecision(2) << "epoch " << epochs_done << ": ACC "
-                  << 100 * e.scores.accuracy << "  NMI " << 100 * e.scores.nmi << "  ARI " << 100 * e.scores.ari
-                  << "  AMI " << 100 * e.scores.ami << std::setprecision(6) << "  L_clu " << e.clustering_loss
-                  << "\n";
-        return m;
-      },
-      resume);
+  auto on_epoch_end = [&](int64_t epochs_done) {
+    nlohmann::json m = nlohmann::json::object();
+    if (epochs_done % eval_every != 0 && epochs_done != to.epochs) return m;
+    model->eval();
+    TellEvaluation e = evaluate_tell(*model, data, true);
+    m = e.scores.to_json();
+    m["clu_all"] = e.clustering_loss;
+    std::cerr << std::fixed << std::setprecision(2) << "epoch " << epochs_done << ": ACC " << 100 * e.scores.accuracy
+              << "  NMI " << 100 * e.scores.nmi << "  ARI " << 100 * e.scores.ari << "  AMI " << 100 * e.scores.ami
+              << std::setprecision(6) << "  L_clu " << e.clustering_loss << "\n";
+    return m;
+  };
+  train::TrainSummary summary;
+  if (!fixed) {
+    summary = trainer.fit(
+        loader,
+        [&](const data::Batch& batch, int64_t epoch) {
+          current_epoch = epoch;
+          TellOutput out = model->forward(batch.images, epoch);
+          TellLoss l = model->loss(out, batch.images);
+          return train::StepResult{l.total, {}, {{"rec", l.rec_term.detach()}, {"clu", l.clu_term.detach()}}};
+        },
+        on_epoch_end, resume);
+  } else {
+    // The features are computed once, after the trainer has restored any checkpoint (the first
+    // step), and the batches are the loader's: the same seeded order as an end-to-end run.
+    const data::BatchSampler sampler(data.size(), lo.batch_size, lo.seed, lo.shuffle, lo.drop_last);
+    Tensor features;
+    int64_t cached_epoch = -1;
+    std::vector<std::vector<int64_t>> batches;
+    summary = trainer.fit(
+        sampler.num_batches(),
+        [&](int64_t epoch, int64_t b) {
+          current_epoch = epoch;
+          if (!features.defined()) features = fixed_features(*model, data);
+          if (epoch != cached_epoch) batches = sampler.epoch_batches(cached_epoch = epoch);
+          const std::vector<int64_t>& ids = batches[size_t(b)];
+          Tensor index = Tensor::from_vector(ids, {int64_t(ids.size())}).to(model->device());
+          TellLoss l = model->fixed_feature_loss(ops::index_select(features, 0, index));
+          return train::StepResult{l.total, {}, {{"clu", l.clu_term.detach()}}};
+        },
+        on_epoch_end, resume);
+  }
   interrupted = summary.interrupted;
   model->eval();
   TellEvaluation final_eval = interrupted ? TellEvaluation{} : evaluate_tell(*model, data, true);
@@ -155,7 +204,14 @@ ConfigSchema tell_schema() {
       .at_least(1)
       .add("kmeans_restarts", ConfigType::integer, "10",
            "k-means++ restarts of the k-means baseline `glassbox eval` runs on the same features (0: none)")
-      .at_least(0);
+      .at_least(0)
+      .add("init_from", ConfigType::text, "",
+           "a TELL run folder whose autoencoder (encoder and decoder) starts this run; the centres start "
+           "from this run's seed (e.g. a lambda = 0 run, for TELL-TwoStage)")
+      .add("init_checkpoint", ConfigType::text, "latest", "the checkpoint of init_from to take: latest or an epoch")
+      .add("fixed_autoencoder", ConfigType::boolean, "false",
+           "train the centres alone on the fixed features of init_from's autoencoder, every epoch "
+           "(the paper's TELL-TwoStage, Table 4)");
   return train::add_restart_keys(s, "the one with the lowest L_clu is kept");
 }
 
@@ -218,8 +274,27 @@ TellEvaluation evaluate_tell(const Tell& model, const data::ImageDataset& data, 
   return e;
 }
 
+void load_autoencoder(Tell& model, const Config& config) {
+  const std::string from = config.get_string("init_from");
+  try {
+    RunFolder source = RunFolder::open(from);
+    if (source.model_name() != kModelName)
+      throw std::runtime_error("a " + source.model_name() + " run, not a TELL one");
+    source.select_checkpoint(config.get_string("init_checkpoint"));
+    nn::StateDict autoencoder;
+    for (auto& [name, t] : train::Trainer::model_state(source))
+      if (name.rfind("encoder.", 0) == 0 || name.rfind("decoder.", 0) == 0) autoencoder[name] = t;
+    const nn::LoadResult loaded = model.load_state_dict(autoencoder, /*strict=*/false);
+    for (const std::string& missing : loaded.missing_keys)
+      if (missing.rfind("cluster_layer.", 0) != 0) throw std::runtime_error("its checkpoint has no " + missing);
+  } catch (const std::exception& e) {
+    throw ConfigError(config.origin("init_from") + ": cannot start from '" + from + "': " + e.what());
+  }
+}
+
 void train_tell(const TrainRequest& request) {
   const Config& config = request.config;
+  check_two_stage_keys(config);
   data::ImageDataset data = load_tell_data(config);
   // The paper (Appendix B) trains 5 initialisations and reports the one with the lowest
   // L_clu on all images, a criterion that needs no labels.
@@ -258,17 +333,22 @@ void eval_tell(const EvalRequest& request) {
     km = metrics::score_clustering(data.labels.to_vector<int64_t>(), r.assignment);
   }
   const bool autoencoder_only = model->options().lambda == 0;
+  const bool two_stage = request.config.get_bool("fixed_autoencoder");
   if (request.json) {
     nlohmann::json j = e.scores.to_json();
     j["split"] = data.name;
     j["clu_all"] = e.clustering_loss;
     j["lambda"] = model->options().lambda;
+    j["fixed_autoencoder"] = two_stage;
     if (ko.restarts > 0) j["kmeans"] = km.to_json();
     std::cout << j.dump() << "\n";
   } else {
     if (autoencoder_only)
       std::cout << "lambda = 0: the autoencoder trained with L_rec alone; its centres never trained, so the k-means\n"
                    "row below is the paper's two-stage baseline (Table 4) and the TELL row means nothing.\n";
+    if (two_stage)
+      std::cout << "fixed_autoencoder: TELL-TwoStage (Table 4), centres trained on the fixed features of "
+                << request.config.get_string("init_from") << "'s autoencoder.\n";
     std::cout << "TELL clustering of " << data.name << ":\n" << e.scores.table();
     if (ko.restarts > 0)
       std::cout << "k-means (k-means++, " << ko.restarts << " restarts) on the same features:\n" << km.table();

@@ -33,6 +33,11 @@ struct TellEvaluation {
 /// Encodes and assigns every image of `data`; with `show_progress`, a progress bar on stderr.
 TellEvaluation evaluate_tell(const Tell& model, const data::ImageDataset& data, bool show_progress = false);
 
+/// Starts `model` from the encoder and decoder (batch-norm statistics included) of the TELL run
+/// that the `init_from` key names, at its `init_checkpoint`; the centres keep their own
+/// initialisation. Errors name the key and the run.
+void load_autoencoder(Tell& model, const Config& config);
+
 void train_tell(const TrainRequest& request);
 void eval_tell(const EvalRequest& request);
 void export_tell(const ExportRequest& request);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 
 #include "engine/autograd/grad_mode.h"
@@ -15,9 +16,11 @@
 #include "engine/optim/adadelta.h"
 #include "models/tell/tell.h"
 #include "models/tell/tell_task.h"
-#include "tests/support/temp_dir.h"
-#include "trainers/trainer.h"
 #include "tests/support/module_compare.h"
+#include "tests/support/temp_dir.h"
+#include "trainers/data/image_dataset.h"
+#include "trainers/metrics_writer.h"
+#include "trainers/trainer.h"
 
 using namespace glassbox;
 using namespace glassbox::models;
@@ -374,4 +377,97 @@ TEST(Tell, ClusterVerbAssignsNewImagesToTheTrainedCentres) {
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("small-idx3-ubyte: images are 2x2"), std::string::npos) << e.what();
   }
+}
+
+namespace {
+
+/// The tensors of a run's latest checkpoint whose names start with `prefix`, flattened to floats.
+std::map<std::string, std::vector<float>> checkpoint_tensors(const fs::path& run, const std::string& prefix) {
+  std::map<std::string, std::vector<float>> out;
+  for (const auto& [name, t] : train::Trainer::model_state(RunFolder::open(run)))
+    if (name.rfind(prefix, 0) == 0) out[name] = t.to(DType::f32).to_vector<float>();
+  return out;
+}
+
+/// train_tell on the first 256 Fashion-MNIST images (batches of 64) into `out`, with `keys` set.
+void train_small_tell(const fs::path& out, const std::vector<std::pair<std::string, std::string>>& keys,
+                      bool resume = false) {
+  Config config(tell_schema());
+  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{{"dataset", "fashion-mnist"},
+                                                                             {"subset", "256"},
+                                                                             {"use_test", "false"},
+                                                                             {"batch_size", "64"},
+                                                                             {"threads", "1"},
+                                                                             {"eval_every", "1"},
+                                                                             {"kmeans_restarts", "0"}})
+    config.set(k, v, "test");
+  for (const auto& [k, v] : keys) config.set(k, v, "test");
+  RunFolder run = RunFolder::create(out, resume);
+  run.write_config("tell", config);
+  train_tell({config, run, resume});
+}
+
+}  // namespace
+
+// TELL-TwoStage (paper Table 4): the autoencoder of a run trained with L_rec alone, fixed; the
+// centres alone learn on its features.
+TEST(Tell, TwoStageTrainsTheCentresOnAFixedAutoencoder) {
+  if (!fs::exists(data::default_data_dir("fashion-mnist") / "t10k-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  TempDir dir;
+  const fs::path first = dir.path() / "autoencoder", second = dir.path() / "two_stage";
+  train_small_tell(first, {{"epochs", "1"}, {"lambda", "0"}});
+  const std::vector<std::pair<std::string, std::string>> two_stage = {
+      {"epochs", "3"}, {"init_from", first.string()}, {"fixed_autoencoder", "true"}, {"seed", "5"}};
+  train_small_tell(second, two_stage);
+
+  // The autoencoder (batch-norm statistics included) is the first run's, bit for bit ...
+  for (const std::string part : {"encoder.", "decoder."}) {
+    auto a = checkpoint_tensors(first, part), b = checkpoint_tensors(second, part);
+    ASSERT_FALSE(a.empty()) << part;
+    EXPECT_TRUE(a == b) << part << " differs from the first run's";
+  }
+  // ... and the centres moved from their initialisation (this run's seed), staying unit rows
+  // of W = 2 alpha Omega.
+  Config fresh(tell_schema());
+  fresh.set("seed", "5", "test");
+  Generator gen(5);
+  Tell initial(tell_options(fresh), gen);
+  const std::vector<float> trained = checkpoint_tensors(second, "cluster_layer.").at("cluster_layer.weight");
+  EXPECT_NE(trained, initial.cluster_weight().to_vector<float>());
+  for (double n : row_norms(Tensor::from_vector(trained, {10, 10}))) EXPECT_NEAR(n, 0.002, 1e-6);
+  // Steps log L_clu alone (L_rec is a constant of the fixed autoencoder).
+  const std::vector<nlohmann::json> logged = read_metrics(RunFolder::open(second).metrics_file());
+  ASSERT_FALSE(logged.empty());
+  EXPECT_TRUE(logged.front().contains("clu")) << logged.front();
+  EXPECT_FALSE(logged.front().contains("rec")) << logged.front();
+
+  // Stopped after one epoch and resumed, it ends where the uninterrupted run did (the features
+  // come from the restored autoencoder).
+  const fs::path split = dir.path() / "split";
+  auto once = two_stage;
+  once[0].second = "1";
+  train_small_tell(split, once);
+  train_small_tell(split, two_stage, /*resume=*/true);
+  EXPECT_TRUE(checkpoint_tensors(split, "") == checkpoint_tensors(second, "")) << "the resumed run differs";
+
+  // The keys' mistakes are configuration errors naming the key.
+  int attempts = 0;
+  auto error_of = [&](const std::vector<std::pair<std::string, std::string>>& keys) {
+    try {
+      train_small_tell(dir.path() / ("rejected-" + std::to_string(++attempts)), keys);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error_of({{"fixed_autoencoder", "true"}}).find("fixed_autoencoder = true needs init_from"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"init_from", (dir.path() / "nothing").string()}}).find("test: cannot start from"),
+            std::string::npos);
+  const std::string missing = error_of({{"init_from", first.string()}, {"init_checkpoint", "9"}});
+  EXPECT_NE(missing.find("no such checkpoint"), std::string::npos) << missing;
+  EXPECT_NE(error_of({{"init_from", first.string()}, {"fixed_autoencoder", "true"}, {"lambda", "0"}})
+                .find("lambda must be > 0"),
+            std::string::npos);
 }
