@@ -58,6 +58,33 @@ std::string label_name(const data::ImageDataset& d, int64_t label) {
   return label >= 0 && label < int64_t(d.class_names.size()) ? d.class_names[size_t(label)] : std::to_string(label);
 }
 
+/// Every image's features z with its nearest centre and that centre's score c = W z, in batches
+/// (no gradients; the caller picks the mode); a progress bar on stderr under `bar_label` unless empty.
+struct NearestCentres {
+  Tensor latent;                // z [N, d]
+  std::vector<int64_t> centre;  // argmax_k c
+  std::vector<double> score;    // max_k c
+};
+NearestCentres nearest_centres(const Tell& model, const Tensor& images, const std::string& bar_label) {
+  NoGradGuard no_grad;
+  const int64_t n = images.size(0);
+  std::unique_ptr<ProgressBar> bar;
+  if (!bar_label.empty()) bar = std::make_unique<ProgressBar>(bar_label, (n + kEvalBatch - 1) / kEvalBatch);
+  NearestCentres out;
+  std::vector<Tensor> parts;
+  for (int64_t start = 0; start < n; start += kEvalBatch) {
+    Tensor z = model.encode(images.narrow(0, start, std::min(kEvalBatch, n - start)).to(model.device()));
+    ops::ValuesIndices best = ops::max(model.scores(z), 1);
+    for (int64_t k : best.indices.to_vector<int64_t>()) out.centre.push_back(k);
+    for (double c : best.values.to_vector<double>()) out.score.push_back(c);
+    parts.push_back(z);
+    if (bar) bar->update(start / kEvalBatch + 1);
+  }
+  if (bar) bar->finish();
+  out.latent = parts.empty() ? Tensor() : ops::concat(parts, 0);
+  return out;
+}
+
 /// The checks between keys the schema cannot make, before anything is trained.
 void check_two_stage_keys(const Config& config) {
   if (!config.get_bool("fixed_autoencoder")) return;
@@ -246,30 +273,15 @@ data::ImageDataset load_tell_data(const Config& config) {
 }
 
 TellEvaluation evaluate_tell(const Tell& model, const data::ImageDataset& data, bool show_progress) {
-  NoGradGuard no_grad;
+  NearestCentres nearest = nearest_centres(model, data.images, show_progress ? "eval " + data.name : "");
   TellEvaluation e;
-  std::vector<Tensor> parts;
+  e.latent = nearest.latent;
+  e.assignment = std::move(nearest.centre);
+  // Per sample, the K entries of (2 alpha - delta c) sum to K * 2 alpha - max_k c.
+  const double alpha = model.options().alpha, k = double(model.options().num_clusters);
   double clu_sum = 0;
-  const double alpha = model.options().alpha, lambda = model.options().lambda;
-  std::unique_ptr<ProgressBar> bar;
-  if (show_progress)
-    bar = std::make_unique<ProgressBar>("eval " + data.name, (data.size() + kEvalBatch - 1) / kEvalBatch);
-  for (int64_t start = 0; start < data.size(); start += kEvalBatch) {
-    const int64_t len = std::min(kEvalBatch, data.size() - start);
-    Tensor z = model.encode(data.images.narrow(0, start, len).to(model.device()));
-    Tensor c = model.scores(z);
-    ops::ValuesIndices best = ops::max(c, 1);
-    // Per sample, the K entries of (2 alpha - delta c) sum to K * 2 alpha - max_k c.
-    const double k = double(model.options().num_clusters);
-    clu_sum += ops::sum(ops::rsub(best.values, 2.0 * alpha * k)).item() / k;
-    std::vector<int64_t> a = best.indices.to_vector<int64_t>();
-    e.assignment.insert(e.assignment.end(), a.begin(), a.end());
-    parts.push_back(z);
-    if (bar) bar->update(start / kEvalBatch + 1);
-  }
-  if (bar) bar->finish();
-  e.latent = parts.empty() ? Tensor() : ops::concat(parts, 0);
-  e.clustering_loss = data.size() > 0 ? lambda / alpha * clu_sum / double(data.size()) : 0.0;
+  for (double c : nearest.score) clu_sum += (2.0 * alpha * k - c) / k;
+  e.clustering_loss = data.size() > 0 ? model.options().lambda / alpha * clu_sum / double(data.size()) : 0.0;
   e.scores = metrics::score_clustering(data.labels.to_vector<int64_t>(), e.assignment);
   return e;
 }
@@ -507,26 +519,13 @@ void bench_tell(const BenchRequest& request) {
 }
 
 nlohmann::json assign_clusters(const Tell& model, const Tensor& images, bool show_progress) {
-  NoGradGuard no_grad;
-  const int64_t n = images.size(0);
-  std::vector<int64_t> clusters;
+  NearestCentres nearest = nearest_centres(model, images, show_progress ? "assign" : "");
+  // c = W z = 2 alpha Omega^T z: for unit features and unit centres, 2 alpha times the cosine.
   std::vector<double> similarity;
-  constexpr int64_t kBatch = 1000;
-  std::unique_ptr<ProgressBar> bar;
-  if (show_progress) bar = std::make_unique<ProgressBar>("assign", (n + kBatch - 1) / kBatch);
-  for (int64_t start = 0; start < n; start += kBatch) {
-    const int64_t len = std::min(kBatch, n - start);
-    // Unit features and unit centres: the largest cosine is the nearest centre.
-    Tensor cos = ops::matmul(model.encode(images.narrow(0, start, len).to(model.device())), model.centres().mT());
-    ops::ValuesIndices best = ops::max(cos, 1);
-    for (int64_t c : best.indices.to_vector<int64_t>()) clusters.push_back(c);
-    for (double v : best.values.to_vector<double>()) similarity.push_back(v);
-    if (bar) bar->update(start / kBatch + 1);
-  }
-  if (bar) bar->finish();
+  for (double c : nearest.score) similarity.push_back(c / (2.0 * model.options().alpha));
   std::vector<int64_t> sizes(size_t(model.options().num_clusters), 0);
-  for (int64_t c : clusters) ++sizes[size_t(c)];
-  return {{"clusters", clusters}, {"cosine_similarity", similarity}, {"cluster_sizes", sizes}};
+  for (int64_t c : nearest.centre) ++sizes[size_t(c)];
+  return {{"clusters", nearest.centre}, {"cosine_similarity", similarity}, {"cluster_sizes", sizes}};
 }
 
 void cluster_tell(const ClusterRequest& request) {
