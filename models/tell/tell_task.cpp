@@ -85,6 +85,35 @@ NearestCentres nearest_centres(const Tell& model, const Tensor& images, const st
   return out;
 }
 
+/// Per cluster: its size, the label most of its members carry (and their share), and the label
+/// the Hungarian matching gave it; what shows a user which clusters are clean and which mixed.
+nlohmann::json cluster_composition(const TellEvaluation& e, const data::ImageDataset& data, int64_t num_clusters) {
+  const metrics::Contingency table = metrics::contingency(data.labels.to_vector<int64_t>(), e.assignment);
+  const std::vector<int64_t> matched = metrics::match_clusters_to_labels(table);
+  nlohmann::json clusters = nlohmann::json::array();
+  for (int64_t k = 0; k < num_clusters; ++k) {
+    // The table has columns up to the largest cluster index that has members only.
+    const bool seen = k < table.num_clusters;
+    int64_t size = 0, majority = -1, majority_count = 0;
+    for (int64_t l = 0; seen && l < table.num_labels; ++l) {
+      size += table.at(l, k);
+      if (table.at(l, k) > majority_count) {
+        majority = l;
+        majority_count = table.at(l, k);
+      }
+    }
+    const int64_t match = seen ? matched[size_t(k)] : -1;
+    clusters.push_back({{"index", k},
+                        {"size", size},
+                        {"majority_label", majority},
+                        {"majority_label_name", majority < 0 ? "" : label_name(data, majority)},
+                        {"majority_fraction", size == 0 ? 0.0 : double(majority_count) / double(size)},
+                        {"matched_label", match},
+                        {"matched_label_name", match < 0 ? "" : label_name(data, match)}});
+  }
+  return clusters;
+}
+
 /// The checks between keys the schema cannot make, before anything is trained.
 void check_two_stage_keys(const Config& config) {
   if (!config.get_bool("fixed_autoencoder")) return;
@@ -192,6 +221,15 @@ TellEvaluation train_one(const Config& config, const RunFolder& run, const data:
                 {"clu_all", final_eval.clustering_loss},
                 {"seconds", summary.seconds}});
   return final_eval;
+}
+
+void print_composition(const nlohmann::json& clusters) {
+  std::cout << "cluster     size  matched label   majority label (share)\n";
+  for (const auto& c : clusters)
+    std::cout << std::setw(7) << c["index"].get<int64_t>() << std::setw(9) << c["size"].get<int64_t>() << "  "
+              << std::left << std::setw(14) << c["matched_label_name"].get<std::string>() << "  "
+              << c["majority_label_name"].get<std::string>() << std::right << " (" << std::fixed << std::setprecision(1)
+              << 100 * c["majority_fraction"].get<double>() << "%)\n";
 }
 
 void print_scores(const std::string& what, const TellEvaluation& e) {
@@ -352,6 +390,7 @@ void eval_tell(const EvalRequest& request) {
     j["clu_all"] = e.clustering_loss;
     j["lambda"] = model->options().lambda;
     j["fixed_autoencoder"] = two_stage;
+    j["clusters"] = cluster_composition(e, data, model->options().num_clusters);
     if (ko.restarts > 0) j["kmeans"] = km.to_json();
     std::cout << j.dump() << "\n";
   } else {
@@ -362,6 +401,7 @@ void eval_tell(const EvalRequest& request) {
       std::cout << "fixed_autoencoder: TELL-TwoStage (Table 4), centres trained on the fixed features of "
                 << request.config.get_string("init_from") << "'s autoencoder.\n";
     std::cout << "TELL clustering of " << data.name << ":\n" << e.scores.table();
+    print_composition(cluster_composition(e, data, model->options().num_clusters));
     if (ko.restarts > 0)
       std::cout << "k-means (k-means++, " << ko.restarts << " restarts) on the same features:\n" << km.table();
   }
@@ -386,8 +426,7 @@ void write_tell_exports(const Tell& model, const data::ImageDataset& data, const
   warn_unless_reconstructs(check, "centres");
 
   TellEvaluation e = evaluate_tell(model, data, true);
-  const metrics::Contingency table = metrics::contingency(data.labels.to_vector<int64_t>(), e.assignment);
-  const std::vector<int64_t> matched = metrics::match_clusters_to_labels(table);
+  nlohmann::json clusters = cluster_composition(e, data, K);
 
   // Each cluster's members ordered by cosine similarity to its centre (= Omega_k^T z).
   std::vector<double> sim = ops::matmul(e.latent, omega.mT()).to_vector<double>();
@@ -395,7 +434,6 @@ void write_tell_exports(const Tell& model, const data::ImageDataset& data, const
   for (int64_t i = 0; i < int64_t(e.assignment.size()); ++i) members[size_t(e.assignment[size_t(i)])].push_back(i);
   Tensor blank = Tensor::zeros({1, decoded.size(1), decoded.size(2), decoded.size(3)});
   std::vector<Tensor> rows;
-  nlohmann::json clusters = nlohmann::json::array();
   const std::vector<double> centre_values = omega.to_vector<double>();
   const int64_t d = omega.size(1);
   for (int64_t k = 0; k < K; ++k) {
@@ -411,22 +449,8 @@ void write_tell_exports(const Tell& model, const data::ImageDataset& data, const
     add(std::vector<int64_t>(m.begin(), m.begin() + shown));
     add(std::vector<int64_t>(m.end() - shown, m.end()));
     rows.push_back(ops::concat(row, 0));
-
-    int64_t majority = -1, majority_count = 0;
-    for (int64_t l = 0; l < table.num_labels; ++l)
-      if (table.at(l, k) > majority_count) {
-        majority = l;
-        majority_count = table.at(l, k);
-      }
-    clusters.push_back(
-        {{"index", k},
-         {"size", int64_t(m.size())},
-         {"centre", std::vector<double>(centre_values.begin() + k * d, centre_values.begin() + (k + 1) * d)},
-         {"majority_label", majority},
-         {"majority_label_name", majority < 0 ? "" : label_name(data, majority)},
-         {"majority_fraction", m.empty() ? 0.0 : double(majority_count) / double(m.size())},
-         {"matched_label", matched[size_t(k)]},
-         {"matched_label_name", matched[size_t(k)] < 0 ? "" : label_name(data, matched[size_t(k)])}});
+    clusters[size_t(k)]["centre"] =
+        std::vector<double>(centre_values.begin() + k * d, centre_values.begin() + (k + 1) * d);
   }
   io::write_png(io::image_grid(ops::concat(rows, 0), 1 + 2 * kMembersShown, 2, 1.0),
                 (dir / "cluster_members.png").string());
