@@ -314,7 +314,9 @@ TEST(Tell, ExportsAndExplanationsAreValid) {
   for (const auto& c : j["clusters"]) {
     total += c["size"].get<int64_t>();
     // An empty cluster (the untrained net leaves some) has no majority label.
-    if (c["size"] == 0) EXPECT_EQ(c["majority_label"], -1) << c;
+    if (c["size"] == 0) {
+      EXPECT_EQ(c["majority_label"], -1) << c;
+    }
     EXPECT_EQ(c["centre"].size(), 4u);
     double n = 0;
     for (double v : c["centre"].get<std::vector<double>>()) n += v * v;
