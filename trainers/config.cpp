@@ -61,16 +61,21 @@ std::string format_number(double v) {
   return out.str();
 }
 
+// "a, b or c".
+std::string choice_list(const std::vector<std::string>& choices) {
+  std::string list;
+  for (size_t i = 0; i < choices.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + choices[i];
+  return list;
+}
+
 // What is wrong with `value` (already known to parse as the key's type) under the key's
 // constraints: "" when nothing.
 std::string violation(const ConfigKey& k, const std::string& value) {
   if (!k.choices.empty()) {
     for (const std::string& c : k.choices)
       if (value == c) return "";
-    std::string list;
-    for (size_t i = 0; i < k.choices.size(); ++i)
-      list += (i == 0 ? "" : i + 1 == k.choices.size() ? " or " : ", ") + k.choices[i];
-    return "must be " + list;
+    return "must be " + choice_list(k.choices);
   }
   if (k.type != ConfigType::integer && k.type != ConfigType::real) return "";
   double v = 0;
@@ -101,6 +106,22 @@ const char* config_type_name(ConfigType type) {
       return "a string";
   }
   return "?";
+}
+
+std::string describe_keys(const ConfigSchema& schema) {
+  std::ostringstream out;
+  for (const ConfigKey& k : schema.keys()) {
+    static const char* const kinds[] = {"integer", "number", "true or false", "text"};
+    std::string allowed = k.choices.empty() ? kinds[int(k.type)] : choice_list(k.choices);
+    if (k.min) allowed += std::string(k.min_exclusive ? " > " : " >= ") + format_number(*k.min);
+    if (k.max) allowed += std::string(k.min ? " and" : "") + " <= " + format_number(*k.max);
+    const std::string setting = k.name + " = " + k.default_value;
+    // A help text that already lists the choices does not get them twice.
+    const bool listed = !k.choices.empty() && k.help.find(allowed) != std::string::npos;
+    out << "  " << setting << std::string(setting.size() < 28 ? 28 - setting.size() : 1, ' ') << k.help
+        << (listed ? "" : " (" + allowed + ")") << "\n";
+  }
+  return out.str();
 }
 
 ConfigSchema& ConfigSchema::add(const std::string& name, ConfigType type, const std::string& default_value,

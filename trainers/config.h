@@ -57,6 +57,9 @@ class ConfigSchema {
   std::vector<ConfigKey> keys_;
 };
 
+/// One line per key, for --help: "  name = default   what it is (its type and allowed values)".
+std::string describe_keys(const ConfigSchema& schema);
+
 class Config {
  public:
   /// Every key at its default.

@@ -43,7 +43,8 @@ void print_verb_help(const VerbSpec& spec) {
             << spec.description << "\n\n"
             << spec.options;
   if (spec.config_overrides) {
-    std::cout << "  --KEY VALUE           set any key of the model's config (see its .cfg in examples/configs)\n";
+    std::cout << "  --KEY VALUE           set any key of the model's config (`glassbox " << spec.name
+              << " MODEL --help` lists them)\n";
   }
 }
 
@@ -59,12 +60,24 @@ std::optional<ParsedVerb> parse_verb_with_positional(VerbSpec& spec, const Args&
 }
 
 std::optional<ModelVerb> parse_model_verb(VerbSpec& spec, const Args& args) {
-  std::optional<ParsedVerb> parsed = parse_verb_with_positional(spec, args, "model");
-  if (!parsed) return std::nullopt;
-  if (parsed->values.count("model") == 0)
-    throw UsageError("which model? usage: glassbox " + spec.name + " MODEL (see `glassbox models`)");
-  const ModelEntry& model = require_model(parsed->values["model"].as<std::string>());
-  return ModelVerb{std::move(*parsed), model};
+  spec.hidden.add_options()("model", po::value<std::string>());
+  spec.positional.add("model", 1);
+  ParsedVerb parsed = parse_verb(spec, args);
+  const bool named = parsed.values.count("model") > 0;
+  if (parsed.help) {
+    print_verb_help(spec);
+    // `glassbox train MODEL --help` also lists what MODEL's configuration holds.
+    if (named && spec.config_overrides) {
+      const ModelEntry& model = require_model(parsed.values["model"].as<std::string>());
+      std::cout << "\n"
+                << model.name << "'s keys (--KEY VALUE here, KEY = VALUE in a --config file; defaults shown):\n"
+                << describe_keys(model.schema);
+    }
+    return std::nullopt;
+  }
+  if (!named) throw UsageError("which model? usage: glassbox " + spec.name + " MODEL (see `glassbox models`)");
+  const ModelEntry& model = require_model(parsed.values["model"].as<std::string>());
+  return ModelVerb{std::move(parsed), model};
 }
 
 Args shortcut_overrides(const po::variables_map& values, const std::vector<std::string>& flags) {

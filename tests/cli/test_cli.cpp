@@ -64,6 +64,21 @@ TEST(CliBinary, ModelsSaysNoneIsAvailableInThisBuild) {
   }
 }
 
+// `glassbox train MODEL --help` lists the model's keys with their defaults and allowed values.
+TEST(CliBinary, TrainHelpForAModelListsItsKeys) {
+  CommandResult r = run_glassbox("train tell --help");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("tell's keys"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("  num_clusters = 10"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("(integer >= 2)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("  fixed_autoencoder = false"), std::string::npos) << r.output;
+  // Without a model, the verb's own help; an unknown model is an error.
+  r = run_glassbox("train --help");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("'s keys"), std::string::npos) << r.output;
+  EXPECT_EQ(run_glassbox("train nosuchmodel --help").exit_code, 2);
+}
+
 TEST(CliBinary, AskingForCudaWithoutAGpuIsAUsageError) {
   if (kernels::cuda_available()) GTEST_SKIP() << "a GPU is visible";
   CommandResult r = run_glassbox("bench protonet --device cuda --steps 1");

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/temp_dir.h"
@@ -151,6 +152,34 @@ TEST(Config, ConstraintsThatDoNotFitTheKeyAreProgrammingErrors) {
   s.add("n", ConfigType::integer, "0", "");
   EXPECT_THROW(s.one_of({"0"}), std::logic_error) << "choices on a number";
   EXPECT_THROW(s.above(0), std::logic_error) << "the default is out of range";
+}
+
+// `glassbox train MODEL --help` lists the schema: each key with its default, help, type and allowed values.
+TEST(Config, DescribeKeysListsEveryKeyWithItsDefaultAndAllowedValues) {
+  ConfigSchema s;
+  s.add("epochs", ConfigType::integer, "10", "passes over the data")
+      .at_least(1)
+      .add("rho", ConfigType::real, "0.9", "decay")
+      .at_least(0)
+      .at_most(1)
+      .add("lr", ConfigType::real, "0.1", "step size")
+      .above(0)
+      .add("activation", ConfigType::text, "relu", "nonlinearity")
+      .one_of({"sigmoid", "relu", "tanh"})
+      .add("mode", ConfigType::text, "a", "a or b")
+      .one_of({"a", "b"})
+      .add("shuffle", ConfigType::boolean, "true", "reorder each epoch");
+  const std::string text = describe_keys(s);
+  EXPECT_NE(text.find("  epochs = 10                 passes over the data (integer >= 1)\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("rho = 0.9"), std::string::npos) << text;
+  EXPECT_NE(text.find("decay (number >= 0 and <= 1)\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("step size (number > 0)\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("nonlinearity (sigmoid, relu or tanh)\n"), std::string::npos) << text;
+  // Choices the help already names are not repeated.
+  EXPECT_NE(text.find("mode = a                    a or b\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("reorder each epoch (true or false)\n"), std::string::npos) << text;
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 6);
 }
 
 }  // namespace
