@@ -55,6 +55,10 @@ struct ClusterRequest {
   std::string input;   // IDX images to assign
   std::string output;  // where to write the assignments as JSON ("" for none)
   bool json = false;   // one JSON object on stdout instead of a table
+  /// Keep updating the clusters as the images arrive, batch by batch (an online clustering).
+  bool online = false;
+  int64_t batch_size = 0;  // images per arriving batch (0: the run's batch_size)
+  std::string labels;      // IDX labels of the images, to score the assignments ("" for none)
 };
 
 struct CompileRequest {

@@ -171,11 +171,16 @@ int compile_verb(const Args& args) {
 }
 
 int cluster_verb(const Args& args) {
-  VerbSpec spec("cluster", "RUN --input IMAGES [--output FILE.json] [--json]",
-                "Assigns new images (an IDX image file, raw or .gz) to the clusters of RUN's trained model.");
+  VerbSpec spec("cluster", "RUN --input IMAGES [--labels LABELS] [--online [--batch N]] [--output FILE.json] [--json]",
+                "Assigns new images (an IDX image file, raw or .gz) to the clusters of RUN's trained model.\n"
+                "With --online, the images arrive in batches and the clusters keep learning from them: each\n"
+                "batch is assigned, then the model takes one step on it (RUN itself is not changed).");
   // clang-format off
   spec.options.add_options()
       ("input", po::value<std::string>(), "IDX images ([N, H, W] bytes) to assign")
+      ("labels", po::value<std::string>()->default_value(""), "IDX labels of those images: score the assignments")
+      ("online", po::bool_switch(), "update the clusters batch by batch as the images arrive")
+      ("batch", po::value<int64_t>()->default_value(0), "images per arriving batch with --online (0: the run's batch_size)")
       ("output", po::value<std::string>()->default_value(""), "write every assignment to this JSON file")
       ("json", po::bool_switch(), "print one JSON object instead of a table");
   // clang-format on
@@ -183,10 +188,13 @@ int cluster_verb(const Args& args) {
   if (!parsed_or_help) return 0;
   ParsedVerb& parsed = *parsed_or_help;
   if (parsed.values.count("input") == 0) throw UsageError("cluster needs --input IMAGES (an IDX image file)");
+  const int64_t batch = parsed.values["batch"].as<int64_t>();
+  if (batch < 0) throw UsageError("--batch must be >= 0 (0: the run's batch_size), got " + std::to_string(batch));
   OpenedRun r = open_run(parsed, "cluster");
-  require_handler(r.model.cluster, r.model, "cluster")({r.config, r.run, parsed.values["input"].as<std::string>(),
-                                                        parsed.values["output"].as<std::string>(),
-                                                        parsed.values["json"].as<bool>()});
+  require_handler(r.model.cluster, r.model,
+                  "cluster")({r.config, r.run, parsed.values["input"].as<std::string>(),
+                              parsed.values["output"].as<std::string>(), parsed.values["json"].as<bool>(),
+                              parsed.values["online"].as<bool>(), batch, parsed.values["labels"].as<std::string>()});
   return 0;
 }
 

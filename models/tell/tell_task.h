@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "engine/optim/adadelta.h"
 #include "models/common/decoder_check.h"
 #include "models/tell/tell.h"
 #include "trainers/config.h"
@@ -48,6 +49,14 @@ void cluster_tell(const ClusterRequest& request);
 /// Nearest centre and its cosine similarity for each image [N, 1, H, W], and cluster sizes; with
 /// `show_progress`, a progress bar on stderr.
 nlohmann::json assign_clusters(const Tell& model, const Tensor& images, bool show_progress = false);
+
+/// TELL's online setting (paper section 2.4 and Table 5's dagger rows): the images arrive in batches
+/// of `batch_size`, in order; each batch is assigned with the current centres, then the centres take
+/// one step on that batch's L_clu (the normalised update, Adadelta with `options`) while the encoder
+/// stays fixed. assign_clusters' JSON, plus the centres at the end of the stream. Changes `model`'s
+/// centres.
+nlohmann::json assign_clusters_online(Tell& model, const Tensor& images, int64_t batch_size,
+                                      const optim::AdadeltaOptions& options, bool show_progress = false);
 
 /// Writes centres.png, centres.json and cluster_members.png into `dir`.
 void write_tell_exports(const Tell& model, const data::ImageDataset& data, const std::string& dir);

@@ -360,7 +360,7 @@ TEST(Tell, ClusterVerbAssignsNewImagesToTheTrainedCentres) {
   std::ofstream(images, std::ios::binary) << idx;
 
   const fs::path out = dir.path() / "assignments.json";
-  cluster_tell({config, run, images.string(), out.string(), true});
+  cluster_tell({config, run, images.string(), out.string(), true, false, 0, ""});
   nlohmann::json j = io::read_json(out.string());
   ASSERT_EQ(j["clusters"].size(), size_t(n));
   int64_t total = 0;
@@ -371,16 +371,79 @@ TEST(Tell, ClusterVerbAssignsNewImagesToTheTrainedCentres) {
   nlohmann::json direct = assign_clusters(net, data::load_idx_images(images));
   EXPECT_EQ(j["clusters"], direct["clusters"]);
 
+  // With labels, the assignments are scored; --online keeps learning (RUN is not changed).
+  std::string labels = {0, 0, 8, 1, 0, 0, 0, char(n)};
+  for (int64_t i = 0; i < n; ++i) labels.push_back(char(i % 10));
+  const fs::path label_file = dir.path() / "new-labels-idx1-ubyte";
+  std::ofstream(label_file, std::ios::binary) << labels;
+  const fs::path online_out = dir.path() / "online.json";
+  cluster_tell({config, run, images.string(), online_out.string(), true, true, 10, label_file.string()});
+  nlohmann::json o = io::read_json(online_out.string());
+  EXPECT_EQ(o["scores"]["samples"], n);
+  EXPECT_TRUE(o["online"].get<bool>());
+  EXPECT_EQ(o["centres_after"].size(), 10u);
+  Tell reloaded(tell_options(config), gen);
+  train::Trainer::load_model(reloaded, RunFolder::open(run.root()));
+  EXPECT_EQ(reloaded.cluster_weight().to_vector<float>(), net.cluster_weight().to_vector<float>())
+      << "the run's checkpoint must not change";
+
   // Images of another size are a usage error naming the file.
   std::string small = {0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3, 4};
   const fs::path bad = dir.path() / "small-idx3-ubyte";
   std::ofstream(bad, std::ios::binary) << small;
   try {
-    cluster_tell({config, run, bad.string(), "", true});
+    cluster_tell({config, run, bad.string(), "", true, false, 0, ""});
     ADD_FAILURE() << "expected a UsageError";
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("small-idx3-ubyte: images are 2x2"), std::string::npos) << e.what();
   }
+}
+
+// The online setting (paper Table 5, dagger rows): each arriving batch is assigned with the centres
+// as they are, then the centres (and only they) learn from it.
+TEST(Tell, OnlineClusteringAssignsEachBatchBeforeLearningFromIt) {
+  data::ImageDataset d = synthetic_images(48, 4, 12);
+  Generator gen(13);
+  Tell net(small_options(4), gen);
+  net.eval();
+  const nlohmann::json fixed = assign_clusters(net, d.images);
+  nn::StateDict before;  // copies: state_dict() shares the module's tensors
+  std::map<std::string, std::vector<float>> initial;
+  for (const auto& [name, t] : net.state_dict()) {
+    before[name] = t.clone();
+    initial[name] = t.to(DType::f32).to_vector<float>();
+  }
+
+  const nlohmann::json online = assign_clusters_online(net, d.images, 16, optim::AdadeltaOptions{});
+  ASSERT_EQ(online["clusters"].size(), 48u);
+  // The first batch arrives before any update: the fixed centres' assignments.
+  for (size_t i = 0; i < 16; ++i) {
+    EXPECT_EQ(online["clusters"][i], fixed["clusters"][i]) << i;
+    EXPECT_NEAR(online["cosine_similarity"][i].get<double>(), fixed["cosine_similarity"][i].get<double>(), 1e-6) << i;
+  }
+  // Later batches meet centres that have learned: the winning centres moved towards their members.
+  double fixed_later = 0, online_later = 0;
+  for (size_t i = 16; i < 48; ++i) {
+    fixed_later += fixed["cosine_similarity"][i].get<double>();
+    online_later += online["cosine_similarity"][i].get<double>();
+  }
+  EXPECT_GT(online_later, fixed_later);
+  // The centres moved, stayed unit vectors, and are what the JSON reports; nothing else changed.
+  for (const auto& [name, t] : net.state_dict()) {
+    const std::vector<float> now = t.to(DType::f32).to_vector<float>();
+    if (name == "cluster_layer.weight")
+      EXPECT_NE(now, initial[name]);
+    else
+      EXPECT_EQ(now, initial[name]) << name;
+  }
+  for (double n : row_norms(net.centres())) EXPECT_NEAR(n, 1.0, 1e-5);
+  const std::vector<double> omega = net.centres().to_vector<double>();
+  for (size_t k = 0; k < 4; ++k)
+    for (size_t j = 0; j < 4; ++j) EXPECT_NEAR(online["centres_after"][k][j].get<double>(), omega[k * 4 + j], 1e-6);
+  // One batch holding every image: all assigned before the single update.
+  Tell again(small_options(4), gen);
+  again.load_state_dict(before);
+  EXPECT_EQ(assign_clusters_online(again, d.images, 48, optim::AdadeltaOptions{})["clusters"], fixed["clusters"]);
 }
 
 namespace {
