@@ -7,7 +7,6 @@
 #include <iostream>
 #include <memory>
 #include <numeric>
-#include <optional>
 
 #include "engine/autograd/grad_mode.h"
 #include "engine/io/json_file.h"
@@ -40,50 +39,8 @@ std::unique_ptr<Tell> build_model(const Config& config) {
   return model;
 }
 
-std::unique_ptr<Tell> load_trained(const Config& config, const RunFolder& run) {
-  auto model = build_model(config);
-  train::Trainer::load_model(*model, run);
-  model->eval();
-  return model;
-}
-
-optim::AdadeltaOptions adadelta_options(const Config& config) {
-  optim::AdadeltaOptions o;
-  o.lr = config.get_double("lr");
-  o.rho = config.get_double("rho");
-  o.eps = config.get_double("eps");
-  return o;
-}
-
 std::string label_name(const data::ImageDataset& d, int64_t label) {
   return label >= 0 && label < int64_t(d.class_names.size()) ? d.class_names[size_t(label)] : std::to_string(label);
-}
-
-/// Every image's features z with its nearest centre and that centre's score c = W z, in batches
-/// (no gradients; the caller picks the mode); a progress bar on stderr under `bar_label` unless empty.
-struct NearestCentres {
-  Tensor latent;                // z [N, d]
-  std::vector<int64_t> centre;  // argmax_k c
-  std::vector<double> score;    // max_k c
-};
-NearestCentres nearest_centres(const Tell& model, const Tensor& images, const std::string& bar_label) {
-  NoGradGuard no_grad;
-  const int64_t n = images.size(0);
-  std::unique_ptr<ProgressBar> bar;
-  if (!bar_label.empty()) bar = std::make_unique<ProgressBar>(bar_label, (n + kEvalBatch - 1) / kEvalBatch);
-  NearestCentres out;
-  std::vector<Tensor> parts;
-  for (int64_t start = 0; start < n; start += kEvalBatch) {
-    Tensor z = model.encode(images.narrow(0, start, std::min(kEvalBatch, n - start)).to(model.device()));
-    ops::ValuesIndices best = ops::max(model.scores(z), 1);
-    for (int64_t k : best.indices.to_vector<int64_t>()) out.centre.push_back(k);
-    for (double c : best.values.to_vector<double>()) out.score.push_back(c);
-    parts.push_back(z);
-    if (bar) bar->update(start / kEvalBatch + 1);
-  }
-  if (bar) bar->finish();
-  out.latent = parts.empty() ? Tensor() : ops::concat(parts, 0);
-  return out;
 }
 
 /// Per cluster: its size, the label most of its members carry (and their share), and the label
@@ -148,7 +105,7 @@ TellEvaluation train_one(const Config& config, const RunFolder& run, const data:
   // TELL-TwoStage optimises the centres alone; the autoencoder keeps the weights it came with.
   const bool fixed = config.get_bool("fixed_autoencoder");
   optim::Adadelta optimizer(fixed ? std::vector<Tensor>{model->cluster_weight()} : model->parameters(),
-                            adadelta_options(config));
+                            tell_adadelta_options(config));
   int64_t current_epoch = 0;
   model->attach_normalised_updates(optimizer,
                                    [&current_epoch, fixed] { return fixed || Tell::centres_move(current_epoch); });
@@ -240,6 +197,41 @@ void print_scores(const std::string& what, const TellEvaluation& e) {
 }
 
 }  // namespace
+
+std::unique_ptr<Tell> load_trained_tell(const Config& config, const RunFolder& run) {
+  auto model = build_model(config);
+  train::Trainer::load_model(*model, run);
+  model->eval();
+  return model;
+}
+
+optim::AdadeltaOptions tell_adadelta_options(const Config& config) {
+  optim::AdadeltaOptions o;
+  o.lr = config.get_double("lr");
+  o.rho = config.get_double("rho");
+  o.eps = config.get_double("eps");
+  return o;
+}
+
+NearestCentres nearest_centres(const Tell& model, const Tensor& images, const std::string& bar_label) {
+  NoGradGuard no_grad;
+  const int64_t n = images.size(0);
+  std::unique_ptr<ProgressBar> bar;
+  if (!bar_label.empty()) bar = std::make_unique<ProgressBar>(bar_label, (n + kEvalBatch - 1) / kEvalBatch);
+  NearestCentres out;
+  std::vector<Tensor> parts;
+  for (int64_t start = 0; start < n; start += kEvalBatch) {
+    Tensor z = model.encode(images.narrow(0, start, std::min(kEvalBatch, n - start)).to(model.device()));
+    ops::ValuesIndices best = ops::max(model.scores(z), 1);
+    for (int64_t k : best.indices.to_vector<int64_t>()) out.centre.push_back(k);
+    for (double c : best.values.to_vector<double>()) out.score.push_back(c);
+    parts.push_back(z);
+    if (bar) bar->update(start / kEvalBatch + 1);
+  }
+  if (bar) bar->finish();
+  out.latent = parts.empty() ? Tensor() : ops::concat(parts, 0);
+  return out;
+}
 
 ConfigSchema tell_schema() {
   ConfigSchema s = common_training_schema();
@@ -360,7 +352,7 @@ void train_tell(const TrainRequest& request) {
         return train::RestartOutcome{false, e.clustering_loss, {{"scores", e.scores.to_json()}}, 0.0};
       });
   if (result.interrupted) return;
-  auto model = load_trained(config, request.run);
+  auto model = load_trained_tell(config, request.run);
   write_tell_exports(*model, data, request.run.exports_dir().string());
   std::cout << "centres: " << (request.run.exports_dir() / "centres.png").string() << "\n"
             << "exports: " << request.run.exports_dir().string() << "\n";
@@ -370,7 +362,7 @@ void eval_tell(const EvalRequest& request) {
   // A clustering is scored on the images it clustered (the paper: all 70,000 MNIST
   // digits), so --split does not apply; the data set is the one the config names.
   data::ImageDataset data = load_tell_data(request.config);
-  auto model = load_trained(request.config, request.run);
+  auto model = load_trained_tell(request.config, request.run);
   TellEvaluation e = evaluate_tell(*model, data, true);
   // The baseline of the paper's Table 4: k-means on the same features z. With lambda = 0
   // the run is the autoencoder trained with L_rec alone, TELL's two-stage counterpart.
@@ -410,7 +402,7 @@ void eval_tell(const EvalRequest& request) {
 
 void export_tell(const ExportRequest& request) {
   data::ImageDataset data = load_tell_data(request.config);
-  auto model = load_trained(request.config, request.run);
+  auto model = load_trained_tell(request.config, request.run);
   write_tell_exports(*model, data, request.run.exports_dir().string());
 }
 
@@ -492,7 +484,7 @@ nlohmann::json explain_tell_one(const Tell& model, const data::ImageDataset& dat
 
 void explain_tell(const ExplainRequest& request) {
   data::ImageDataset data = load_tell_data(request.config);
-  auto model = load_trained(request.config, request.run);
+  auto model = load_trained_tell(request.config, request.run);
   nlohmann::json e = explain_tell_one(*model, data, request.index);
   // The label each cluster was matched to, when the run has been exported.
   const auto centres_json = request.run.exports_dir() / "centres.json";
@@ -521,7 +513,7 @@ void bench_tell(const BenchRequest& request) {
   data::ImageDataset data = load_tell_data(config);
   manual_seed(uint64_t(config.get_int("seed")));
   auto model = build_model(config);
-  optim::Adadelta optimizer(model->parameters(), adadelta_options(config));
+  optim::Adadelta optimizer(model->parameters(), tell_adadelta_options(config));
   int64_t epoch = 0;
   model->attach_normalised_updates(optimizer, [&epoch] { return Tell::centres_move(epoch); });
   const int64_t batch = config.get_int("batch_size");
@@ -541,109 +533,6 @@ void bench_tell(const BenchRequest& request) {
         l.total.backward();
         optimizer.step();
       });
-}
-
-nlohmann::json assign_clusters(const Tell& model, const Tensor& images, bool show_progress) {
-  NearestCentres nearest = nearest_centres(model, images, show_progress ? "assign" : "");
-  // c = W z = 2 alpha Omega^T z: for unit features and unit centres, 2 alpha times the cosine.
-  std::vector<double> similarity;
-  for (double c : nearest.score) similarity.push_back(c / (2.0 * model.options().alpha));
-  std::vector<int64_t> sizes(size_t(model.options().num_clusters), 0);
-  for (int64_t c : nearest.centre) ++sizes[size_t(c)];
-  return {{"clusters", nearest.centre}, {"cosine_similarity", similarity}, {"cluster_sizes", sizes}};
-}
-
-nlohmann::json assign_clusters_online(Tell& model, const Tensor& images, int64_t batch_size,
-                                      const optim::AdadeltaOptions& options, bool show_progress) {
-  if (batch_size < 1) throw std::invalid_argument("assign_clusters_online: batch_size must be >= 1");
-  model.eval();  // the fixed encoder: batch normalisation with its running statistics
-  optim::Adadelta optimizer({model.cluster_weight()}, options);
-  model.attach_normalised_updates(optimizer, [] { return true; });
-  const int64_t n = images.size(0), batches = (n + batch_size - 1) / batch_size;
-  const double two_alpha = 2.0 * model.options().alpha;
-  std::unique_ptr<ProgressBar> bar;
-  if (show_progress) bar = std::make_unique<ProgressBar>("online", batches);
-  std::vector<int64_t> clusters;
-  std::vector<double> similarity;
-  for (int64_t b = 0; b < batches; ++b) {
-    Tensor z;
-    {
-      NoGradGuard no_grad;
-      const int64_t start = b * batch_size;
-      z = model.encode(images.narrow(0, start, std::min(batch_size, n - start)).to(model.device()));
-      // Assigned with the centres as they are when the batch arrives, before learning from it.
-      ops::ValuesIndices best = ops::max(model.scores(z), 1);
-      for (int64_t k : best.indices.to_vector<int64_t>()) clusters.push_back(k);
-      for (double c : best.values.to_vector<double>()) similarity.push_back(c / two_alpha);
-    }
-    TellLoss l = model.fixed_feature_loss(z);
-    optimizer.zero_grad();
-    l.total.backward();
-    optimizer.step();
-    if (bar) bar->update(b + 1);
-  }
-  if (bar) bar->finish();
-  std::vector<int64_t> sizes(size_t(model.options().num_clusters), 0);
-  for (int64_t c : clusters) ++sizes[size_t(c)];
-  const Tensor omega = model.centres().to(Device::cpu());
-  nlohmann::json centres = nlohmann::json::array();
-  for (int64_t k = 0; k < omega.size(0); ++k) centres.push_back(omega.narrow(0, k, 1).to_vector<double>());
-  return {{"clusters", clusters}, {"cosine_similarity", similarity}, {"cluster_sizes", sizes},
-          {"online", true},       {"batch_size", batch_size},        {"centres_after", centres}};
-}
-
-void cluster_tell(const ClusterRequest& request) {
-  auto model = load_trained(request.config, request.run);
-  std::vector<std::string> names;  // the labels' names do not matter to the scores
-  for (int c = 0; c < 256; ++c) names.push_back(std::to_string(c));
-  const std::optional<data::ImageDataset> labelled =
-      request.labels.empty() ? std::nullopt
-                             : std::optional(data::load_idx_dataset("input", request.input, request.labels, names));
-  Tensor images = labelled ? labelled->images : data::load_idx_images(request.input);
-  const int64_t side = model->options().image_size;
-  if (images.size(2) != side || images.size(3) != side)
-    throw UsageError(request.input + ": images are " + std::to_string(images.size(2)) + "x" +
-                     std::to_string(images.size(3)) + ", but the model was trained on " + std::to_string(side) + "x" +
-                     std::to_string(side));
-  const int64_t batch = request.batch_size > 0 ? request.batch_size : request.config.get_int("batch_size");
-  nlohmann::json result = request.online
-                              ? assign_clusters_online(*model, images, batch, adadelta_options(request.config), true)
-                              : assign_clusters(*model, images, true);
-  if (labelled)
-    result["scores"] =
-        metrics::score_clustering(labelled->labels.to_vector<int64_t>(), result["clusters"].get<std::vector<int64_t>>())
-            .to_json();
-  result["input"] = request.input;
-  result["run"] = request.run.root().string();
-  // The label each cluster was matched to, when the run has been exported.
-  const auto centres_json = request.run.exports_dir() / "centres.json";
-  if (std::filesystem::exists(centres_json)) {
-    nlohmann::json names = nlohmann::json::array();
-    for (const auto& c : io::read_json(centres_json.string()).at("clusters")) names.push_back(c.at("matched_label_name"));
-    result["cluster_matched_label_names"] = names;
-  }
-  if (!request.output.empty()) io::write_json_atomic(request.output, result);
-  if (request.json) {
-    std::cout << result.dump() << "\n";
-    return;
-  }
-  const auto& clusters = result["clusters"];
-  const auto& sim = result["cosine_similarity"];
-  std::cout << "image  cluster  cosine similarity\n" << std::fixed << std::setprecision(4);
-  for (size_t i = 0; i < clusters.size() && i < 20; ++i)
-    std::cout << std::setw(5) << i << "  " << std::setw(7) << clusters[i].get<int64_t>() << "  " << sim[i].get<double>()
-              << "\n";
-  if (clusters.size() > 20) std::cout << "  ... (" << clusters.size() << " images; --output FILE or --json for all)\n";
-  std::cout << "cluster sizes:";
-  for (const auto& s : result["cluster_sizes"]) std::cout << " " << s.get<int64_t>();
-  std::cout << "\n";
-  if (request.online)
-    std::cout << "online: the centres learned from each batch of " << batch << " after assigning it\n";
-  if (labelled)
-    std::cout << "against " << request.labels << ":\n"
-              << metrics::score_clustering(labelled->labels.to_vector<int64_t>(),
-                                           result["clusters"].get<std::vector<int64_t>>())
-                     .table();
 }
 
 namespace {

@@ -1,7 +1,10 @@
 #pragma once
 // TELL as a CLI task: its configuration schema, the clustering evaluation, and the
-// train / eval / export / explain / bench handlers that `glassbox` dispatches to.
+// train / eval / export / explain / bench / cluster handlers that `glassbox` dispatches to
+// (cluster in tell_cluster.cpp).
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 #include "engine/optim/adadelta.h"
@@ -31,6 +34,20 @@ struct TellEvaluation {
   /// the criterion the paper selects restarts by.
   double clustering_loss = 0;
 };
+/// The model of a run's selected checkpoint, in eval mode, on the configured device.
+std::unique_ptr<Tell> load_trained_tell(const Config& config, const RunFolder& run);
+/// Adadelta as the configuration sets it (lr, rho, eps).
+optim::AdadeltaOptions tell_adadelta_options(const Config& config);
+
+/// Every image's features z with its nearest centre and that centre's score c = W z, in batches
+/// (no gradients; the caller picks the mode); a progress bar on stderr under `bar_label` unless empty.
+struct NearestCentres {
+  Tensor latent;                // z [N, d]
+  std::vector<int64_t> centre;  // argmax_k c
+  std::vector<double> score;    // max_k c
+};
+NearestCentres nearest_centres(const Tell& model, const Tensor& images, const std::string& bar_label);
+
 /// Encodes and assigns every image of `data`; with `show_progress`, a progress bar on stderr.
 TellEvaluation evaluate_tell(const Tell& model, const data::ImageDataset& data, bool show_progress = false);
 
