@@ -14,14 +14,25 @@
 
 namespace glassbox::models {
 
-nlohmann::json assign_clusters(const Tell& model, const Tensor& images, bool show_progress) {
-  NearestCentres nearest = nearest_centres(model, images, show_progress ? "assign" : "");
-  // c = W z = 2 alpha Omega^T z: for unit features and unit centres, 2 alpha times the cosine.
+namespace {
+
+/// The JSON both assignments give: each image's cluster, its cosine similarity to that centre
+/// (c = W z = 2 alpha Omega^T z: for unit features and unit centres, 2 alpha times the cosine),
+/// and the cluster sizes.
+nlohmann::json assignment_json(const Tell& model, const std::vector<int64_t>& clusters,
+                               const std::vector<double>& scores) {
   std::vector<double> similarity;
-  for (double c : nearest.score) similarity.push_back(c / (2.0 * model.options().alpha));
+  for (double c : scores) similarity.push_back(c / (2.0 * model.options().alpha));
   std::vector<int64_t> sizes(size_t(model.options().num_clusters), 0);
-  for (int64_t c : nearest.centre) ++sizes[size_t(c)];
-  return {{"clusters", nearest.centre}, {"cosine_similarity", similarity}, {"cluster_sizes", sizes}};
+  for (int64_t c : clusters) ++sizes[size_t(c)];
+  return {{"clusters", clusters}, {"cosine_similarity", similarity}, {"cluster_sizes", sizes}};
+}
+
+}  // namespace
+
+nlohmann::json assign_clusters(const Tell& model, const Tensor& images, bool show_progress) {
+  const NearestCentres nearest = nearest_centres(model, images, show_progress ? "assign" : "");
+  return assignment_json(model, nearest.centre, nearest.score);
 }
 
 nlohmann::json assign_clusters_online(Tell& model, const Tensor& images, int64_t batch_size,
@@ -31,36 +42,31 @@ nlohmann::json assign_clusters_online(Tell& model, const Tensor& images, int64_t
   optim::Adadelta optimizer({model.cluster_weight()}, options);
   model.attach_normalised_updates(optimizer, [] { return true; });
   const int64_t n = images.size(0), batches = (n + batch_size - 1) / batch_size;
-  const double two_alpha = 2.0 * model.options().alpha;
   std::unique_ptr<ProgressBar> bar;
   if (show_progress) bar = std::make_unique<ProgressBar>("online", batches);
   std::vector<int64_t> clusters;
-  std::vector<double> similarity;
+  std::vector<double> scores;
   for (int64_t b = 0; b < batches; ++b) {
-    Tensor z;
-    {
-      NoGradGuard no_grad;
-      const int64_t start = b * batch_size;
-      z = model.encode(images.narrow(0, start, std::min(batch_size, n - start)).to(model.device()));
-      // Assigned with the centres as they are when the batch arrives, before learning from it.
-      ops::ValuesIndices best = ops::max(model.scores(z), 1);
-      for (int64_t k : best.indices.to_vector<int64_t>()) clusters.push_back(k);
-      for (double c : best.values.to_vector<double>()) similarity.push_back(c / two_alpha);
-    }
-    TellLoss l = model.fixed_feature_loss(z);
+    const int64_t start = b * batch_size;
+    // Assigned with the centres as they are when the batch arrives, before learning from it.
+    const NearestCentres nearest = nearest_centres(model, images.narrow(0, start, std::min(batch_size, n - start)), "");
+    clusters.insert(clusters.end(), nearest.centre.begin(), nearest.centre.end());
+    scores.insert(scores.end(), nearest.score.begin(), nearest.score.end());
+    TellLoss l = model.fixed_feature_loss(nearest.latent);
     optimizer.zero_grad();
     l.total.backward();
     optimizer.step();
     if (bar) bar->update(b + 1);
   }
   if (bar) bar->finish();
-  std::vector<int64_t> sizes(size_t(model.options().num_clusters), 0);
-  for (int64_t c : clusters) ++sizes[size_t(c)];
+  nlohmann::json result = assignment_json(model, clusters, scores);
   const Tensor omega = model.centres().to(Device::cpu());
   nlohmann::json centres = nlohmann::json::array();
   for (int64_t k = 0; k < omega.size(0); ++k) centres.push_back(omega.narrow(0, k, 1).to_vector<double>());
-  return {{"clusters", clusters}, {"cosine_similarity", similarity}, {"cluster_sizes", sizes},
-          {"online", true},       {"batch_size", batch_size},        {"centres_after", centres}};
+  result["online"] = true;
+  result["batch_size"] = batch_size;
+  result["centres_after"] = centres;
+  return result;
 }
 
 void cluster_tell(const ClusterRequest& request) {
@@ -80,10 +86,12 @@ void cluster_tell(const ClusterRequest& request) {
   nlohmann::json result =
       request.online ? assign_clusters_online(*model, images, batch, tell_adadelta_options(request.config), true)
                      : assign_clusters(*model, images, true);
-  if (labelled)
-    result["scores"] =
-        metrics::score_clustering(labelled->labels.to_vector<int64_t>(), result["clusters"].get<std::vector<int64_t>>())
-            .to_json();
+  std::optional<metrics::ClusteringScores> scores;
+  if (labelled) {
+    scores = metrics::score_clustering(labelled->labels.to_vector<int64_t>(),
+                                       result["clusters"].get<std::vector<int64_t>>());
+    result["scores"] = scores->to_json();
+  }
   result["input"] = request.input;
   result["run"] = request.run.root().string();
   // The label each cluster was matched to, when the run has been exported.
@@ -111,11 +119,7 @@ void cluster_tell(const ClusterRequest& request) {
   std::cout << "\n";
   if (request.online)
     std::cout << "online: the centres learned from each batch of " << batch << " after assigning it\n";
-  if (labelled)
-    std::cout << "against " << request.labels << ":\n"
-              << metrics::score_clustering(labelled->labels.to_vector<int64_t>(),
-                                           result["clusters"].get<std::vector<int64_t>>())
-                     .table();
+  if (scores) std::cout << "against " << request.labels << ":\n" << scores->table();
 }
 
 }  // namespace glassbox::models

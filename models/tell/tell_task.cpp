@@ -89,7 +89,7 @@ void check_two_stage_keys(const Config& config) {
 Tensor fixed_features(Tell& model, const data::ImageDataset& data) {
   const bool was_training = model.is_training();
   model.eval();
-  Tensor z = evaluate_tell(model, data).latent;
+  Tensor z = nearest_centres(model, data.images, "").latent;
   model.train(was_training);
   return z;
 }
