@@ -27,7 +27,8 @@ out-of-image corners one by one, which is that rule. --check-elastic compares th
 literal port of the C++ loop on the same fields.
 
 Usage: /usr/bin/python3 bench/protonet_epoch_torch.py [--threads T] [--epochs N] [--train-subset N]
-                                                     [--data-dir DIR] [--seed S] [--check-elastic]
+                                                     [--data-dir DIR] [--seed S] [--test-every N]
+                                                     [--check-elastic]
 Prints one JSON line: {"framework", "threads", "epochs", "train_images", "epoch_s", "epoch_s_all",
 "eval_images", "eval_s", "eval_images_per_s", "test_accuracy", "max_rss_mb"}.
 epoch_s is the mean over the --epochs timed epochs of the wall time of the batch loop (batch
@@ -215,6 +216,8 @@ def main():
     p.add_argument("--batch", type=int, default=250)
     p.add_argument("--validation-size", type=int, default=5000)
     p.add_argument("--eval-batch", type=int, default=1000)
+    p.add_argument("--test-every", type=int, default=0,
+                   help="also score the test set every N epochs (0: only at the end), as glassbox eval --checkpoint")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--alpha", type=float, default=20.0)
     p.add_argument("--sigma", type=float, default=4.0)
@@ -277,8 +280,12 @@ def main():
             steps += 1
         epoch_s.append(time.perf_counter() - t0)
         val = accuracy(val_x, val_y) if val_x.shape[0] else float("nan")
+        test = ""
+        if args.test_every > 0 and (epoch + 1) % args.test_every == 0:
+            test = f", test accuracy {100 * accuracy(test_images, test_labels):.2f}%"
         print(f"epoch {epoch + 1}/{args.epochs}: {steps} steps in {epoch_s[-1]:.2f} s, train loss "
-              f"{loss_sum / max(steps, 1):.4f}, validation accuracy {100 * val:.2f}%", file=sys.stderr)
+              f"{loss_sum / max(steps, 1):.4f}, validation accuracy {100 * val:.2f}%{test}", file=sys.stderr,
+              flush=True)
 
     t0 = time.perf_counter()
     test_acc = accuracy(test_images, test_labels)
