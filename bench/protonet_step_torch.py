@@ -2,12 +2,14 @@
 
 Builds the network and loss of Li et al. (AAAI 2018) exactly as models/protonet does
 (4 conv 3x3 stride 2 TF-SAME + sigmoid, 15 prototypes in the 40-d latent space,
-logits = D W, transposed-conv decoder, loss 20 CE + R + R1 + R2, Adam lr 0.002) and
-times forward + loss + backward + Adam step on Fashion-MNIST batches of 250.
+logits = D W, transposed-conv decoder or with --decoder upsample nearest upsampling + conv,
+loss 20 CE + R + R1 + R2, Adam lr 0.002) and times forward + loss + backward + Adam step on
+Fashion-MNIST batches of 250.
 
 Usage: /usr/bin/python3 bench/protonet_step_torch.py [--device cpu|cuda] [--threads T] [--steps N] [--batch B]
-                                                    [--data-dir DIR]
-Prints one JSON line like glassbox's: {"model", "device", "threads", "batch", "median_ms", "p10_ms", "p90_ms"}.
+                                                    [--data-dir DIR] [--decoder deconv|upsample]
+Prints one JSON line like glassbox's: {"model", "device", "threads", "batch", "decoder", "median_ms", "p10_ms",
+"p90_ms"}.
 --data-dir is a folder with Fashion-MNIST's train-*-idx*-ubyte files, raw or .gz (default: Debian's).
 """
 import argparse
@@ -54,13 +56,15 @@ def same_pad(size, k=3, s=2):
 
 
 class ProtoNet(torch.nn.Module):
-    def __init__(self, sizes=(28, 14, 7, 4, 2), hidden=32, latent=10, m=15, classes=10):
+    def __init__(self, sizes=(28, 14, 7, 4, 2), hidden=32, latent=10, m=15, classes=10, decoder="deconv"):
         super().__init__()
-        self.sizes = sizes
+        self.sizes, self.decoder = sizes, decoder
         chans = [1, hidden, hidden, hidden, latent]
         self.enc = torch.nn.ModuleList(torch.nn.Conv2d(chans[i], chans[i + 1], 3, 2) for i in range(4))
-        # Unpadded; forward() crops each output as TensorFlow's conv2d_transpose "SAME" does.
-        self.dec = torch.nn.ModuleList(torch.nn.ConvTranspose2d(chans[4 - i], chans[3 - i], 3, 2) for i in range(4))
+        if decoder == "upsample":  # nearest upsampling to the encoder's sizes, then a 3x3 convolution (padding 1)
+            self.dec = torch.nn.ModuleList(torch.nn.Conv2d(chans[4 - i], chans[3 - i], 3, 1, 1) for i in range(4))
+        else:  # unpadded; forward() crops each output as TensorFlow's conv2d_transpose "SAME" does
+            self.dec = torch.nn.ModuleList(torch.nn.ConvTranspose2d(chans[4 - i], chans[3 - i], 3, 2) for i in range(4))
         for layer in list(self.enc) + list(self.dec):
             torch.nn.init.normal_(layer.weight, 0.0, 0.01)
             torch.nn.init.zeros_(layer.bias)
@@ -76,10 +80,13 @@ class ProtoNet(torch.nn.Module):
         d = (z.pow(2).sum(1, keepdim=True) + self.prototypes.pow(2).sum(1) - 2 * z @ self.prototypes.t()).clamp_min(0)
         logits = d @ self.class_weights
         r = h
-        for i, deconv in enumerate(self.dec):
+        for i, layer in enumerate(self.dec):
             size = self.sizes[3 - i]
-            top, _ = same_pad(size)
-            r = torch.sigmoid(deconv(r)[:, :, top:top + size, top:top + size])
+            if self.decoder == "upsample":
+                r = torch.sigmoid(layer(F.interpolate(r, size=(size, size), mode="nearest")))
+            else:
+                top, _ = same_pad(size)
+                r = torch.sigmoid(layer(r)[:, :, top:top + size, top:top + size])
         return logits, d, r
 
 
@@ -90,13 +97,15 @@ def main():
     p.add_argument("--batch", type=int, default=250)
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--data-dir", default=FMNIST, help="Fashion-MNIST's IDX files, raw or .gz")
+    p.add_argument("--decoder", choices=("deconv", "upsample"), default="deconv",
+                   help="as glassbox's protonet --decoder (upsample: nearest upsampling + 3x3 convolution)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     device = torch.device(args.device)
     images, labels = load_images(args.batch * 8, args.data_dir)
     images, labels = images.to(device), labels.to(device)
-    net = ProtoNet().to(device)
+    net = ProtoNet(decoder=args.decoder).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=0.002)
 
     def step(i):
@@ -109,7 +118,7 @@ def main():
 
     timing = time_steps(step, args.steps, device)
     print(json.dumps({"model": "protonet", "framework": "pytorch " + torch.__version__, "device": str(device),
-                      "threads": args.threads, "batch": args.batch, **timing}))
+                      "threads": args.threads, "batch": args.batch, "decoder": args.decoder, **timing}))
 
 
 if __name__ == "__main__":

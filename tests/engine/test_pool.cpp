@@ -130,6 +130,35 @@ TEST(Upsample2d, Gradcheck) {
   }
 }
 
+// Exact 2x nearest upsampling has a path of its own on the CPU (unit-stride rows). Its forward
+// must equal the general path's (taken by a column-strided view of the same values) to the bit,
+// its gradient must be each 2x2 block's sum added in the general path's order (row 2i then
+// 2i + 1, column 2k then 2k + 1), and it passes gradcheck.
+TEST(Upsample2d, ExactDoublingMatchesTheGeneralPathToTheBit) {
+  const int64_t n = 2, c = 3, h = 5, w = 7;
+  Tensor x = random_tensor({n, c, h, w}, 11).to(DType::f32);
+  Tensor strided = x.transpose(2, 3).contiguous().transpose(2, 3);  // same values, column stride 5
+  ASSERT_FALSE(strided.is_contiguous());
+  x.set_requires_grad();
+  Tensor fast = ops::upsample2d(x, 2 * h, 2 * w);
+  EXPECT_EQ(fast.to_vector<float>(), ops::upsample2d(strided, 2 * h, 2 * w).to_vector<float>());
+
+  Tensor upstream = random_tensor({n, c, 2 * h, 2 * w}, 12).to(DType::f32);
+  ops::sum(ops::mul(fast, upstream)).backward();
+  const std::vector<float> g = upstream.to_vector<float>();
+  std::vector<float> expected;
+  for (int64_t plane = 0; plane < n * c; ++plane)
+    for (int64_t i = 0; i < h; ++i)
+      for (int64_t k = 0; k < w; ++k) {
+        auto at = [&](int64_t row, int64_t col) { return g[size_t((plane * 2 * h + row) * 2 * w + col)]; };
+        expected.push_back(((at(2 * i, 2 * k) + at(2 * i, 2 * k + 1)) + at(2 * i + 1, 2 * k)) +
+                           at(2 * i + 1, 2 * k + 1));
+      }
+  EXPECT_EQ(x.grad().to_vector<float>(), expected);
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return ops::upsample2d(in[0], 6, 10); },
+                        {grad_input({2, 2, 3, 5}, 13)}));
+}
+
 TEST(Upsample2d, MatchesPyTorchFixtures) {
   expect_matches_fixture_case("upsample_bilinear", [](const Tensor& x) {
     return ops::upsample2d(x, 7, 4, ops::UpsampleMode::bilinear, false);
