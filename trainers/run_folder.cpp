@@ -5,9 +5,11 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <vector>
 
 #include "engine/io/atomic_file.h"
+#include "trainers/metrics_writer.h"
 
 namespace glassbox {
 
@@ -82,7 +84,42 @@ std::string RunFolder::epoch_checkpoint_stem(int64_t epoch) {
   return name;
 }
 
+RunFolder::ValidatedCheckpoint RunFolder::best_validated_checkpoint() const {
+  namespace fs = std::filesystem;
+  if (!fs::exists(metrics_file()))
+    throw UsageError(metrics_file().string() + ": no such file, so no validation to pick by");
+  // The last record of each epoch counts (a resumed run's metrics were cut back to its
+  // checkpoint, so an epoch is logged once; the map keeps this robust all the same).
+  std::map<int64_t, double> val_by_epoch;
+  for (const nlohmann::json& record : read_metrics(metrics_file())) {
+    const auto epoch = record.find("epoch");
+    const auto val = record.find("val_accuracy");
+    if (epoch != record.end() && val != record.end() && epoch->is_number_integer() && val->is_number())
+      val_by_epoch[epoch->get<int64_t>()] = val->get<double>();
+  }
+  ValidatedCheckpoint best;
+  for (const auto& [epoch, val] : val_by_epoch) {
+    if (!fs::exists(checkpoints_dir() / (epoch_checkpoint_stem(epoch) + ".safetensors"))) continue;
+    if (++best.candidates == 1 || val > best.val_accuracy) {
+      best.epoch = epoch;
+      best.val_accuracy = val;
+    }
+  }
+  if (best.candidates == 0) {
+    throw UsageError(
+        root_.string() + ": --checkpoint best needs an epoch with both a kept checkpoint (epoch-NNNN) and " +
+        (val_by_epoch.empty() ? std::string("a val_accuracy record in metrics.jsonl; this run logged none")
+                              : std::to_string(val_by_epoch.size()) +
+                                    " epochs have val_accuracy records, but none of them a kept checkpoint"));
+  }
+  return best;
+}
+
 void RunFolder::select_checkpoint(const std::string& which) {
+  if (which == "best") {
+    checkpoint_stem_ = epoch_checkpoint_stem(best_validated_checkpoint().epoch);
+    return;
+  }
   std::string stem = which;
   if (!which.empty() && which.find_first_not_of("0123456789") == std::string::npos) {
     try {
@@ -92,7 +129,7 @@ void RunFolder::select_checkpoint(const std::string& which) {
     }
   }
   if (stem.empty() || stem.find('/') != std::string::npos || stem.find("..") != std::string::npos)
-    throw UsageError("--checkpoint '" + which + "': expected latest, an epoch number or epoch-NNNN");
+    throw UsageError("--checkpoint '" + which + "': expected latest, best, an epoch number or epoch-NNNN");
   const std::filesystem::path path = checkpoints_dir() / (stem + ".safetensors");
   if (!std::filesystem::exists(path)) {
     std::vector<std::string> kept;

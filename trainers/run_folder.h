@@ -5,6 +5,7 @@
 //   metrics.jsonl     one JSON object per step/epoch
 //   checkpoints/      safetensors checkpoints and their JSON sidecars
 //   exports/          what a user opens (PNGs, JSON)
+#include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -32,8 +33,18 @@ class RunFolder {
   std::filesystem::path exports_dir() const { return root_ / "exports"; }
 
   /// The checkpoint the run verbs load: "latest" (the default), an epoch kept under
-  /// checkpoints/ ("50" or "epoch-0050"). An error lists the ones there when it is missing.
+  /// checkpoints/ ("50" or "epoch-0050"), or "best" (best_validated_checkpoint). An error lists
+  /// the ones there when it is missing.
   void select_checkpoint(const std::string& which);
+  /// Model selection by validation, as a PyTorch user keeps the best epoch: of the epochs with a
+  /// kept copy (epoch-NNNN) and a val_accuracy record in metrics.jsonl, the highest (the earliest
+  /// on a tie). The test set plays no part. An error says why when no epoch qualifies.
+  struct ValidatedCheckpoint {
+    int64_t epoch = 0;
+    double val_accuracy = 0;
+    int64_t candidates = 0;  // kept epochs that had a validation record
+  };
+  ValidatedCheckpoint best_validated_checkpoint() const;
   /// checkpoints/<selected>.safetensors (checkpoints/latest.safetensors unless selected).
   std::filesystem::path model_checkpoint() const { return checkpoints_dir() / (checkpoint_stem_ + ".safetensors"); }
   /// The file stem of the copy kept at the end of `epoch`: epoch-NNNN.

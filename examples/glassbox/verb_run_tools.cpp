@@ -25,7 +25,18 @@ struct OpenedRun {
 OpenedRun open_run(const ParsedVerb& parsed, const std::string& verb) {
   if (parsed.values.count("run") == 0) throw UsageError("which run? usage: glassbox " + verb + " RUN_FOLDER");
   RunFolder run = RunFolder::open(parsed.values["run"].as<std::string>());
-  if (parsed.values.count("checkpoint")) run.select_checkpoint(parsed.values["checkpoint"].as<std::string>());
+  if (parsed.values.count("checkpoint")) {
+    const std::string which = parsed.values["checkpoint"].as<std::string>();
+    if (which == "best") {
+      // Said on stderr so that --json output stays one object on stdout.
+      const RunFolder::ValidatedCheckpoint best = run.best_validated_checkpoint();
+      std::cerr << "best by validation: epoch " << best.epoch << " (val_accuracy " << best.val_accuracy
+                << ", the highest of " << best.candidates << " kept epochs with a validation record)\n";
+      run.select_checkpoint(std::to_string(best.epoch));
+    } else {
+      run.select_checkpoint(which);
+    }
+  }
   const ModelEntry& model = require_model(run.model_name());
   Config config = run.load_config(model.schema);
   // --threads, --device and --data-dir replace the saved settings for this command only
@@ -51,7 +62,8 @@ std::optional<ParsedVerb> parse_run_verb(VerbSpec& spec, const Args& args) {
       ("device", po::value<std::string>(), "cpu, cuda or cuda:N (default: the run's, or cpu without a GPU)")
       ("data-dir", po::value<std::string>(), "folder with the data set's files (default: the run's)")
       ("checkpoint", po::value<std::string>(),
-       "the checkpoint to load: latest (default), or an epoch kept in RUN/checkpoints (50 or epoch-0050)");
+       "the checkpoint to load: latest (default), an epoch kept in RUN/checkpoints (50 or epoch-0050), or best (the "
+       "kept epoch with the highest validation accuracy in metrics.jsonl)");
   // clang-format on
   return parse_verb_with_positional(spec, args, "run");
 }

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -249,6 +250,14 @@ TEST(CliBinary, RunVerbsLoadAnEarlierCheckpointOnRequest) {
   EXPECT_DOUBLE_EQ(accuracy("--checkpoint 1"), val_after_first_epoch);
   EXPECT_DOUBLE_EQ(accuracy("--checkpoint epoch-0002"), accuracy(""));
   EXPECT_DOUBLE_EQ(accuracy("--checkpoint latest"), accuracy(""));
+  // best: the kept epoch whose logged validation accuracy is highest (the earlier on a tie).
+  double val_after_second_epoch = -1;
+  for (const nlohmann::json& m : metrics)
+    if (m.value("epoch", 0.0) == 2.0 && m.contains("val_accuracy")) val_after_second_epoch = m["val_accuracy"];
+  const int best_epoch = val_after_second_epoch > val_after_first_epoch ? 2 : 1;
+  EXPECT_DOUBLE_EQ(accuracy("--checkpoint best"), std::max(val_after_first_epoch, val_after_second_epoch));
+  r = run_glassbox("eval " + out + " --split val --checkpoint best");
+  EXPECT_NE(r.output.find("best by validation: epoch " + std::to_string(best_epoch)), std::string::npos) << r.output;
   r = run_glassbox("eval " + out + " --checkpoint 7");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("epoch-0007.safetensors: no such checkpoint; the run has: epoch-0001, epoch-0002, latest"),

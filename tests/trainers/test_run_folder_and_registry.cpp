@@ -54,6 +54,50 @@ TEST(RunFolder, RefusesToOverwriteAndResumesOnlyExistingRuns) {
   EXPECT_THROW(RunFolder::open(dir.path()), UsageError);
 }
 
+// --checkpoint best: the kept epoch with the highest validation accuracy; epochs without a
+// kept copy cannot be loaded, so they do not count however well they validated.
+TEST(RunFolder, BestCheckpointIsTheKeptEpochWithTheHighestValidationAccuracy) {
+  glassbox::testing::TempDir dir;
+  RunFolder run = RunFolder::create(dir / "run", false);
+  run.write_config("m", Config(common_training_schema()));
+  EXPECT_THROW(run.best_validated_checkpoint(), UsageError);  // no metrics.jsonl yet
+  {
+    std::ofstream metrics(run.metrics_file());
+    metrics << R"({"step":1,"loss":2.0})"
+            << "\n"
+            << R"({"epoch":1,"train_loss":2.0})"
+            << "\n";  // an epoch without validation
+  }
+  try {
+    run.best_validated_checkpoint();
+    ADD_FAILURE() << "expected an error: no validation records";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("this run logged none"), std::string::npos) << e.what();
+  }
+  {
+    std::ofstream metrics(run.metrics_file(), std::ios::app);
+    for (const char* line : {R"({"epoch":2,"val_accuracy":0.90})", R"({"epoch":3,"val_accuracy":0.97})",
+                             R"({"epoch":4,"val_accuracy":0.95})", R"({"epoch":6,"val_accuracy":0.95})",
+                             R"({"epoch":8,"val_accuracy":0.93})"})
+      metrics << line << "\n";
+  }
+  try {
+    run.best_validated_checkpoint();
+    ADD_FAILURE() << "expected an error: no kept checkpoint";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("none of them a kept checkpoint"), std::string::npos) << e.what();
+  }
+  // Copies kept every 2 epochs: epoch 3's 0.97 has none; 4 and 6 tie at 0.95 and the earlier wins.
+  for (int epoch : {2, 4, 6, 8})
+    std::ofstream(run.checkpoints_dir() / (RunFolder::epoch_checkpoint_stem(epoch) + ".safetensors"));
+  const RunFolder::ValidatedCheckpoint best = run.best_validated_checkpoint();
+  EXPECT_EQ(best.epoch, 4);
+  EXPECT_DOUBLE_EQ(best.val_accuracy, 0.95);
+  EXPECT_EQ(best.candidates, 4);
+  run.select_checkpoint("best");
+  EXPECT_EQ(run.model_checkpoint(), run.checkpoints_dir() / "epoch-0004.safetensors");
+}
+
 TEST(RunFolder, DefaultPathNamesModelAndTime) {
   const std::string p = RunFolder::default_path("protonet").string();
   EXPECT_EQ(p.rfind("runs/protonet-", 0), 0u) << p;
