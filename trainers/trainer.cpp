@@ -116,6 +116,18 @@ nlohmann::json Trainer::load_model(nn::Module& model, const RunFolder& run) {
   return io::read_json(sidecar.string());
 }
 
+nlohmann::json Trainer::checkpoint_position(const RunFolder& run) {
+  auto path = run.model_checkpoint();
+  const std::string name = path.stem().string();
+  path.replace_extension(".json");
+  const nlohmann::json sidecar = io::read_json(path.string());
+  try {
+    return {{"name", name}, {"epoch", sidecar.at("epoch").get<int64_t>()}, {"step", sidecar.at("step").get<int64_t>()}};
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(path.string() + ": malformed checkpoint sidecar: " + e.what());
+  }
+}
+
 bool Trainer::restores_checkpoint(const RunFolder& run, bool resume) {
   return resume && std::filesystem::exists(latest_checkpoint(run));
 }

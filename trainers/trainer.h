@@ -87,6 +87,9 @@ class Trainer {
   /// Loads the model part of the run's selected checkpoint (RunFolder::select_checkpoint;
   /// the latest by default) into `model`, for eval/export; returns its sidecar.
   static nlohmann::json load_model(nn::Module& model, const RunFolder& run);
+  /// Which checkpoint the run verbs load, for their --json output: {"name": "epoch-0050" or
+  /// "latest", "epoch": epochs done, "step": steps done}, from its sidecar.
+  static nlohmann::json checkpoint_position(const RunFolder& run);
   /// The model tensors of the run's selected checkpoint, by parameter name (to start another
   /// model from part of them).
   static nn::StateDict model_state(const RunFolder& run);

@@ -315,6 +315,7 @@ void eval_cbc(const EvalRequest& request) {
     nlohmann::json j = e.confusion.to_json();
     j["certified"] = e.certified.to_json();
     j["split"] = request.split;
+    j["checkpoint"] = train::Trainer::checkpoint_position(request.run);
     j["variant"] = cbc_variant_name(model->options().variant);
     j["squared"] = model->options().squared;
     std::cout << j.dump() << "\n";

@@ -299,6 +299,7 @@ void eval_prob_psenn(const EvalRequest& request) {
   ConfusionMatrix report = confusion(p, split);
   nlohmann::json j = report.to_json();
   j["split"] = request.split;
+  j["checkpoint"] = train::Trainer::checkpoint_position(request.run);
   j["samples"] = model->options().probabilistic ? eval_samples(request.config) : 1;
   j["expected_calibration_error"] = calibration_error(p, split);
   j["mean_total_entropy"] = mean_of(p.entropy.total);

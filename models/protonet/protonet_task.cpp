@@ -185,6 +185,7 @@ void eval_protonet(const EvalRequest& request) {
   if (request.json) {
     nlohmann::json j = report.to_json();
     j["split"] = request.split;
+    j["checkpoint"] = train::Trainer::checkpoint_position(request.run);
     j["seconds"] = seconds;  // the forward passes (batches of kEvalBatch), not loading data or the checkpoint
     j["images_per_second"] = double(report.total()) / seconds;
     std::cout << j.dump() << "\n";

@@ -380,6 +380,7 @@ void eval_tell(const EvalRequest& request) {
   if (request.json) {
     nlohmann::json j = e.scores.to_json();
     j["split"] = data.name;
+    j["checkpoint"] = train::Trainer::checkpoint_position(request.run);
     j["clu_all"] = e.clustering_loss;
     j["lambda"] = model->options().lambda;
     j["fixed_autoencoder"] = two_stage;

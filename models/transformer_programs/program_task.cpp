@@ -359,6 +359,7 @@ void eval_transformer_program(const EvalRequest& request) {
     nlohmann::json j = a.confusion->to_json();
     j.update(accuracy_json(a));
     j["split"] = request.split;
+    j["checkpoint"] = train::Trainer::checkpoint_position(request.run);
     j["accuracy"] = a.token;
     std::cout << j.dump() << "\n";
     return;

@@ -256,8 +256,17 @@ TEST(CliBinary, RunVerbsLoadAnEarlierCheckpointOnRequest) {
     if (m.value("epoch", 0.0) == 2.0 && m.contains("val_accuracy")) val_after_second_epoch = m["val_accuracy"];
   const int best_epoch = val_after_second_epoch > val_after_first_epoch ? 2 : 1;
   EXPECT_DOUBLE_EQ(accuracy("--checkpoint best"), std::max(val_after_first_epoch, val_after_second_epoch));
-  r = run_glassbox("eval " + out + " --split val --checkpoint best");
+  r = run_glassbox("eval " + out + " --split val --checkpoint best --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("best by validation: epoch " + std::to_string(best_epoch)), std::string::npos) << r.output;
+  // --json says which checkpoint it evaluated.
+  const nlohmann::json j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  EXPECT_EQ(j["checkpoint"]["name"], "epoch-000" + std::to_string(best_epoch));
+  EXPECT_EQ(j["checkpoint"]["epoch"], best_epoch);
+  r = run_glassbox("eval " + out + " --split val --json");
+  const nlohmann::json latest = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  EXPECT_EQ(latest["checkpoint"]["name"], "latest");
+  EXPECT_EQ(latest["checkpoint"]["epoch"], 2);
   r = run_glassbox("eval " + out + " --checkpoint 7");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("epoch-0007.safetensors: no such checkpoint; the run has: epoch-0001, epoch-0002, latest"),
