@@ -15,6 +15,7 @@
 #include "engine/ops/ops.h"
 #include "engine/optim/adam.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "models/common/explained_example.h"
 #include "models/common/numbering.h"
 #include "trainers/data/data_loader.h"
 #include "trainers/metrics_writer.h"
@@ -400,11 +401,8 @@ void write_cbc_exports(const CbcNet& model, const std::vector<std::string>& clas
 }
 
 nlohmann::json explain_cbc_one(const CbcNet& model, const data::ImageDataset& dataset, int64_t index) {
-  if (index < 0 || index >= dataset.size())
-    throw UsageError("--index " + std::to_string(index) + " is outside " + dataset.name + " (" +
-                     std::to_string(dataset.size()) + " images)");
   NoGradGuard no_grad;
-  data::Batch b = dataset.gather({index}).to(model.device());
+  data::Batch b = explained_example(dataset, index, model.device());
   CbcOutput out = model.forward(b.images);
   std::vector<double> scores = out.scores.to_vector<double>();
   const int64_t pred = std::max_element(scores.begin(), scores.end()) - scores.begin();

@@ -12,6 +12,7 @@
 #include "engine/ops/ops.h"
 #include "engine/optim/adam.h"
 #include "models/common/decoder_check.h"
+#include "models/common/explained_example.h"
 #include "models/common/run_data.h"
 #include "trainers/data/data_loader.h"
 #include "trainers/metrics/confusion_matrix.h"
@@ -479,12 +480,9 @@ std::vector<std::vector<double>> class_distance_references(const ProbPsenn& mode
 nlohmann::json prob_psenn_explanation(const ProbPsenn& model, const data::ImageDataset& dataset, int64_t index,
                                       const std::vector<std::vector<double>>& references, int64_t samples,
                                       uint64_t seed) {
-  if (index < 0 || index >= dataset.size())
-    throw UsageError("--index " + std::to_string(index) + " is outside " + dataset.name + " (" +
-                     std::to_string(dataset.size()) + " images)");
   NoGradGuard no_grad;
   Generator gen(seed);
-  data::Batch b = dataset.gather({index}).to(model.device());
+  data::Batch b = explained_example(dataset, index, model.device());
   ProbPsennOutput out = model.forward(b.images, samples, false, &gen);
   Tensor per_sample = ProbPsenn::sample_probabilities(out).permute({1, 0, 2});  // [1, S, K]
   metrics::EntropyDecomposition e = metrics::decompose_predictive_entropy(per_sample);

@@ -15,6 +15,7 @@
 #include "engine/ops/ops.h"
 #include "engine/optim/adam.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "models/common/explained_example.h"
 #include "models/common/numbering.h"
 #include "trainers/data/data_loader.h"
 #include "trainers/metrics/classification.h"
@@ -276,11 +277,8 @@ void write_protonet_exports(const ProtoNet& model, const data::ImageDataset& tra
 }
 
 nlohmann::json explain_one(const ProtoNet& model, const data::ImageDataset& dataset, int64_t index) {
-  if (index < 0 || index >= dataset.size())
-    throw UsageError("--index " + std::to_string(index) + " is outside " + dataset.name + " (" +
-                     std::to_string(dataset.size()) + " images)");
   NoGradGuard no_grad;
-  data::Batch b = dataset.gather({index}).to(model.device());
+  data::Batch b = explained_example(dataset, index, model.device());
   ProtoNetOutput out = model.forward(b.images, false);
   std::vector<double> dist = out.distances.to_vector<double>();
   std::vector<double> logits = out.logits.to_vector<double>();

@@ -14,6 +14,7 @@
 #include "engine/ops/ops.h"
 #include "engine/optim/adadelta.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "models/common/explained_example.h"
 #include "models/common/kmeans.h"
 #include "trainers/data/data_loader.h"
 #include "trainers/metrics_writer.h"
@@ -461,11 +462,8 @@ void write_tell_exports(const Tell& model, const data::ImageDataset& data, const
 }
 
 nlohmann::json explain_tell_one(const Tell& model, const data::ImageDataset& data, int64_t index) {
-  if (index < 0 || index >= data.size())
-    throw UsageError("--index " + std::to_string(index) + " is outside " + data.name + " (" +
-                     std::to_string(data.size()) + " images)");
   NoGradGuard no_grad;
-  data::Batch b = data.gather({index}).to(model.device());
+  data::Batch b = explained_example(data, index, model.device());
   Tensor z = model.encode(b.images);
   // Both z and Omega_k have unit length, so Omega_k^T z is the cosine similarity and
   // ||z - Omega_k||^2 = 2 - 2 cos: the most similar centre is the nearest.
