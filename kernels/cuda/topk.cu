@@ -59,6 +59,19 @@ __device__ __forceinline__ bool before(K ka, int64_t ia, K kb, int64_t ib) {
   return ka != kb ? ka > kb : ia < ib;
 }
 
+/// One bitonic compare-exchange: puts entries i < j in `before` order when `up`, else reversed.
+template <class K>
+__device__ __forceinline__ void compare_exchange(K* key, int64_t* idx, int64_t i, int64_t j, bool up) {
+  if (before(key[j], idx[j], key[i], idx[i]) == up) {
+    const K tk = key[i];
+    key[i] = key[j];
+    key[j] = tk;
+    const int64_t ti = idx[i];
+    idx[i] = idx[j];
+    idx[j] = ti;
+  }
+}
+
 /// Finds the k-th key of the row (radix select) and calls emit(slot, key, index) for
 /// exactly the k winners, slots 0..k-1 in no particular order. Every thread of the
 /// block calls it; blockDim.x is a multiple of 32; 1 <= k <= n.
@@ -134,15 +147,7 @@ __device__ void bitonic_sort_shared(K* key, int64_t* idx, int p) {
     for (int stride = size >> 1; stride > 0; stride >>= 1) {
       for (int t = threadIdx.x; t < p / 2; t += blockDim.x) {
         const int i = 2 * t - (t & (stride - 1)), j = i + stride;
-        const bool up = (i & size) == 0;
-        if (before(key[j], idx[j], key[i], idx[i]) == up) {
-          const K tk = key[i];
-          key[i] = key[j];
-          key[j] = tk;
-          const int64_t ti = idx[i];
-          idx[i] = idx[j];
-          idx[j] = ti;
-        }
+        compare_exchange(key, idx, i, j, (i & size) == 0);
       }
       __syncthreads();
     }
@@ -225,15 +230,7 @@ __global__ void bitonic_step_kernel(K* __restrict__ gkey, int64_t* __restrict__ 
     const int64_t i = 2 * u - (u & (stride - 1)), j = i + stride;
     K* key = gkey + row * p;
     int64_t* idx = gidx + row * p;
-    const bool up = (i & size) == 0;
-    if (before(key[j], idx[j], key[i], idx[i]) == up) {
-      const K tk = key[i];
-      key[i] = key[j];
-      key[j] = tk;
-      const int64_t ti = idx[i];
-      idx[i] = idx[j];
-      idx[j] = ti;
-    }
+    compare_exchange(key, idx, i, j, (i & size) == 0);
   }
 }
 
