@@ -47,188 +47,139 @@ class EmulatedCudaBackend final : public Backend {
   }
 
   void copy(const View& src, const View& out) override {
-    owns(src, "copy");
-    owns(out, "copy");
+    owns("copy", src, out);
     cpu_.copy(src, out);
   }
   void fill(const View& out, double value) override {
-    owns(out, "fill");
+    owns("fill", out);
     cpu_.fill(out, value);
   }
   void unary(UnaryOp op, const View& x, const View& out, Scalars s) override {
-    owns(x, "unary");
-    owns(out, "unary");
+    owns("unary", x, out);
     cpu_.unary(op, x, out, s);
   }
   void binary(BinaryOp op, const View& a, const View& b, const View& out, Scalars s) override {
-    owns(a, "binary");
-    owns(b, "binary");
-    owns(out, "binary");
+    owns("binary", a, b, out);
     cpu_.binary(op, a, b, out, s);
   }
   void where(const View& cond, const View& a, const View& b, const View& out) override {
-    owns(cond, "where");
-    owns(a, "where");
-    owns(b, "where");
-    owns(out, "where");
+    owns("where", cond, a, b, out);
     cpu_.where(cond, a, b, out);
   }
   void reduce(ReduceOp op, const View& x, const View& out) override {
-    owns(x, "reduce");
-    owns(out, "reduce");
+    owns("reduce", x, out);
     cpu_.reduce(op, x, out);
   }
   void arg_reduce(bool is_max, const View& x, int dim, const View& out) override {
-    owns(x, "arg_reduce");
-    owns(out, "arg_reduce");
+    owns("arg_reduce", x, out);
     cpu_.arg_reduce(is_max, x, dim, out);
   }
   void cumsum(const View& x, int dim, const View& out) override {
-    owns(x, "cumsum");
-    owns(out, "cumsum");
+    owns("cumsum", x, out);
     cpu_.cumsum(x, dim, out);
   }
   void softmax(const View& x, int dim, bool log, const View& out) override {
-    owns(x, "softmax");
-    owns(out, "softmax");
+    owns("softmax", x, out);
     cpu_.softmax(x, dim, log, out);
   }
   void softmax_backward(const View& grad, const View& y, int dim, bool log, const View& out) override {
-    owns(grad, "softmax_backward");
-    owns(y, "softmax_backward");
-    owns(out, "softmax_backward");
+    owns("softmax_backward", grad, y, out);
     cpu_.softmax_backward(grad, y, dim, log, out);
   }
   void matmul(const View& a, const View& b, const View& c, bool trans_a, bool trans_b, double alpha, double beta) override {
-    owns(a, "matmul");
-    owns(b, "matmul");
-    owns(c, "matmul");
+    owns("matmul", a, b, c);
     cpu_.matmul(a, b, c, trans_a, trans_b, alpha, beta);
   }
   void conv2d_forward(const View& x, const View& w, const View* bias, const View& y, const Conv2dParams& p) override {
-    owns(x, "conv2d_forward");
-    owns(w, "conv2d_forward");
-    if (bias) owns(*bias, "conv2d_forward");
-    owns(y, "conv2d_forward");
+    owns("conv2d_forward", x, w);
+    if (bias) owns("conv2d_forward", *bias);
+    owns("conv2d_forward", y);
     cpu_.conv2d_forward(x, w, bias, y, p);
   }
   void conv2d_backward_data(const View& gy, const View& w, const View& gx, const Conv2dParams& p) override {
-    owns(gy, "conv2d_backward_data");
-    owns(w, "conv2d_backward_data");
-    owns(gx, "conv2d_backward_data");
+    owns("conv2d_backward_data", gy, w, gx);
     cpu_.conv2d_backward_data(gy, w, gx, p);
   }
   void conv2d_backward_weights(const View& x, const View& gy, const View& gw, const View* gbias, const Conv2dParams& p) override {
-    owns(x, "conv2d_backward_weights");
-    owns(gy, "conv2d_backward_weights");
-    owns(gw, "conv2d_backward_weights");
-    if (gbias) owns(*gbias, "conv2d_backward_weights");
+    owns("conv2d_backward_weights", x, gy, gw);
+    if (gbias) owns("conv2d_backward_weights", *gbias);
     cpu_.conv2d_backward_weights(x, gy, gw, gbias, p);
   }
   void topk(const View& x, int64_t k, int dim, bool largest, const View& values, const View& indices) override {
-    owns(x, "topk");
-    owns(values, "topk");
-    owns(indices, "topk");
+    owns("topk", x, values, indices);
     cpu_.topk(x, k, dim, largest, values, indices);
   }
   void cholesky(const View& a, const View& out) override {
-    owns(a, "cholesky");
-    owns(out, "cholesky");
+    owns("cholesky", a, out);
     cpu_.cholesky(a, out);
   }
   void triangular_solve(const View& a, const View& b, const View& x, bool lower, bool transpose_a, bool unit_diagonal) override {
-    owns(a, "triangular_solve");
-    owns(b, "triangular_solve");
-    owns(x, "triangular_solve");
+    owns("triangular_solve", a, b, x);
     cpu_.triangular_solve(a, b, x, lower, transpose_a, unit_diagonal);
   }
   void index_select(const View& x, int dim, const View& index, const View& out) override {
-    owns(x, "index_select");
-    owns(index, "index_select");
-    owns(out, "index_select");
+    owns("index_select", x, index, out);
     cpu_.index_select(x, dim, index, out);
   }
   void index_add(const View& out, int dim, const View& index, const View& src) override {
-    owns(out, "index_add");
-    owns(index, "index_add");
-    owns(src, "index_add");
+    owns("index_add", out, index, src);
     cpu_.index_add(out, dim, index, src);
   }
   void gather(const View& x, int dim, const View& index, const View& out) override {
-    owns(x, "gather");
-    owns(index, "gather");
-    owns(out, "gather");
+    owns("gather", x, index, out);
     cpu_.gather(x, dim, index, out);
   }
   void scatter_add(const View& out, int dim, const View& index, const View& src) override {
-    owns(out, "scatter_add");
-    owns(index, "scatter_add");
-    owns(src, "scatter_add");
+    owns("scatter_add", out, index, src);
     cpu_.scatter_add(out, dim, index, src);
   }
   void max_pool2d(const View& x, const View& out, const View& indices, const Conv2dParams& p, int64_t kernel_h, int64_t kernel_w) override {
-    owns(x, "max_pool2d");
-    owns(out, "max_pool2d");
-    owns(indices, "max_pool2d");
+    owns("max_pool2d", x, out, indices);
     cpu_.max_pool2d(x, out, indices, p, kernel_h, kernel_w);
   }
   void max_pool2d_backward(const View& grad, const View& indices, const View& grad_x) override {
-    owns(grad, "max_pool2d_backward");
-    owns(indices, "max_pool2d_backward");
-    owns(grad_x, "max_pool2d_backward");
+    owns("max_pool2d_backward", grad, indices, grad_x);
     cpu_.max_pool2d_backward(grad, indices, grad_x);
   }
   void avg_pool2d(const View& x, const View& out, const Conv2dParams& p, int64_t kernel_h, int64_t kernel_w, bool count_include_pad) override {
-    owns(x, "avg_pool2d");
-    owns(out, "avg_pool2d");
+    owns("avg_pool2d", x, out);
     cpu_.avg_pool2d(x, out, p, kernel_h, kernel_w, count_include_pad);
   }
   void avg_pool2d_backward(const View& grad, const View& grad_x, const Conv2dParams& p, int64_t kernel_h, int64_t kernel_w, bool count_include_pad) override {
-    owns(grad, "avg_pool2d_backward");
-    owns(grad_x, "avg_pool2d_backward");
+    owns("avg_pool2d_backward", grad, grad_x);
     cpu_.avg_pool2d_backward(grad, grad_x, p, kernel_h, kernel_w, count_include_pad);
   }
   void upsample2d(const View& x, const View& out, bool bilinear, bool align_corners) override {
-    owns(x, "upsample2d");
-    owns(out, "upsample2d");
+    owns("upsample2d", x, out);
     cpu_.upsample2d(x, out, bilinear, align_corners);
   }
   void upsample2d_backward(const View& grad, const View& grad_x, bool bilinear, bool align_corners) override {
-    owns(grad, "upsample2d_backward");
-    owns(grad_x, "upsample2d_backward");
+    owns("upsample2d_backward", grad, grad_x);
     cpu_.upsample2d_backward(grad, grad_x, bilinear, align_corners);
   }
   void random_uniform(const View& out, uint64_t seed, uint64_t offset, double lo, double hi) override {
-    owns(out, "random_uniform");
+    owns("random_uniform", out);
     cpu_.random_uniform(out, seed, offset, lo, hi);
   }
   void random_normal(const View& out, uint64_t seed, uint64_t offset, double mean, double std) override {
-    owns(out, "random_normal");
+    owns("random_normal", out);
     cpu_.random_normal(out, seed, offset, mean, std);
   }
   void multinomial(const View& probs, bool replacement, uint64_t seed, uint64_t offset, const View& out) override {
-    owns(probs, "multinomial");
-    owns(out, "multinomial");
+    owns("multinomial", probs, out);
     cpu_.multinomial(probs, replacement, seed, offset, out);
   }
   void sgd_update(const View& param, const View& grad, const View* momentum_buffer, const SgdHyper& h) override {
-    owns(param, "sgd_update");
-    owns(grad, "sgd_update");
-    if (momentum_buffer) owns(*momentum_buffer, "sgd_update");
+    owns("sgd_update", param, grad);
+    if (momentum_buffer) owns("sgd_update", *momentum_buffer);
     cpu_.sgd_update(param, grad, momentum_buffer, h);
   }
   void adam_update(const View& param, const View& grad, const View& exp_avg, const View& exp_avg_sq, const AdamHyper& h) override {
-    owns(param, "adam_update");
-    owns(grad, "adam_update");
-    owns(exp_avg, "adam_update");
-    owns(exp_avg_sq, "adam_update");
+    owns("adam_update", param, grad, exp_avg, exp_avg_sq);
     cpu_.adam_update(param, grad, exp_avg, exp_avg_sq, h);
   }
   void adadelta_update(const View& param, const View& grad, const View& square_avg, const View& acc_delta, const AdadeltaHyper& h) override {
-    owns(param, "adadelta_update");
-    owns(grad, "adadelta_update");
-    owns(square_avg, "adadelta_update");
-    owns(acc_delta, "adadelta_update");
+    owns("adadelta_update", param, grad, square_avg, acc_delta);
     cpu_.adadelta_update(param, grad, square_avg, acc_delta, h);
   }
   // The GPU has fused batch norm kernels too (kernels/cuda/batch_norm.cu): the emulated
@@ -236,19 +187,23 @@ class EmulatedCudaBackend final : public Backend {
   bool batch_norm_forward(const View& x, const View* weight, const View* bias, double eps, const View& y,
                           const View& mean, const View& var) override {
     for (const View* v : {&x, weight, bias, &y, &mean, &var})
-      if (v) owns(*v, "batch_norm_forward");
+      if (v) owns("batch_norm_forward", *v);
     return cpu_.batch_norm_forward(x, weight, bias, eps, y, mean, var);
   }
   bool batch_norm_backward(const View& g, const View& x, const View& mean, const View& rstd, const View* weight,
                            const View* gx, const View* gw, const View* gb) override {
     for (const View* v : {&g, &x, &mean, &rstd, weight, gx, gw, gb})
-      if (v) owns(*v, "batch_norm_backward");
+      if (v) owns("batch_norm_backward", *v);
     return cpu_.batch_norm_backward(g, x, mean, rstd, weight, gx, gw, gb);
   }
 
  private:
-  /// The view must lie inside one block this device allocated.
-  void owns(const View& v, const char* op) const {
+  /// Each view must lie inside one block this device allocated.
+  template <class... Views>
+  void owns(const char* op, const Views&... views) const {
+    (owns_view(views, op), ...);
+  }
+  void owns_view(const View& v, const char* op) const {
     if (v.numel() == 0) return;
     int64_t lo = 0, hi = 0;
     for (int d = 0; d < v.shape.size(); ++d) {
