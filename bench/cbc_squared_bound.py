@@ -8,18 +8,13 @@ distance to a component), and an upper bound on r for ANY row-stochastic W given
 components and sigmas: (sigma_min/2) ln(max_k d_k / min_k d_k).
     /usr/bin/python3 bench/cbc_squared_bound.py RUN... (MNIST in ~/.cache/glassbox/mnist)
 """
-import json, os, struct, sys
+import os, struct, sys
 
 import numpy as np
 
-def load(path):
-    f = open(path, 'rb'); n = struct.unpack('<Q', f.read(8))[0]; h = json.loads(f.read(n)); base = 8 + n
-    data = open(path, 'rb').read()
-    out = {}
-    for k, v in h.items():
-        if k == '__metadata__' or v['dtype'] != 'F32': continue
-        a, b = v['data_offsets']; out[k] = np.frombuffer(data[base + a: base + b], dtype=np.float32).reshape(v['shape'])
-    return out
+from _safetensors import load_f32
+
+
 def idx(path):
     d = open(path, 'rb').read(); nd = d[3]; dims = struct.unpack('>' + 'I' * nd, d[4:4 + 4 * nd])
     return np.frombuffer(d[4 + 4 * nd:], dtype=np.uint8).reshape(dims)
@@ -35,7 +30,7 @@ for run in sys.argv[1:]:
     cfg = {k.strip(): v.strip() for k, v in cfg.items()}
     if cfg.get('variant') != 'robust_rbf' or cfg.get('squared') != 'true':
         print(run, ': not a robust_rbf run with squared = true, skipped'); continue
-    m = load(run + '/checkpoints/latest.safetensors')
+    m = load_f32(run + '/checkpoints/latest.safetensors')
     w = m['model.components'].astype(np.float64); s = np.abs(m['model.sigma'].astype(np.float64))
     W = m['model.weights'].astype(np.float64); W = np.exp(W - W.max(1, keepdims=True)); W /= W.sum(1, keepdims=True)
     d = np.maximum((X ** 2).sum(1)[:, None] + (w ** 2).sum(1)[None] - 2 * X @ w.T, 0)
