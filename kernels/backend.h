@@ -115,6 +115,12 @@ struct AdamHyper {
 struct AdadeltaHyper {
   double lr = 1.0, rho = 0.9, eps = 1e-6, weight_decay = 0;
 };
+/// The activation a fused batch-norm kernel applies to its output: ReLU, or LeakyReLU with a
+/// negative slope > 0.
+struct NormActivation {
+  bool leaky = false;
+  double negative_slope = 0;
+};
 
 class Backend {
  public:
@@ -236,6 +242,21 @@ class Backend {
   virtual bool batch_norm_backward(const View& /*g*/, const View& /*x*/, const View& /*mean*/, const View& /*rstd*/,
                                    const View* /*weight*/, const View* /*gx*/, const View* /*gw*/,
                                    const View* /*gb*/) {
+    return false;
+  }
+  /// batch_norm_forward followed by `act` in the same pass: y = act(normalised x), bit for bit
+  /// what the unary relu / leaky_relu kernel would give on batch_norm_forward's output.
+  virtual bool batch_norm_act_forward(const View& /*x*/, const View* /*weight*/, const View* /*bias*/, double /*eps*/,
+                                      const NormActivation& /*act*/, const View& /*y*/, const View& /*mean*/,
+                                      const View& /*var*/) {
+    return false;
+  }
+  /// Its backward: batch_norm_backward of the activation's input gradient, which is taken from g
+  /// and the saved output y (y > 0 exactly where the activation's input was) as the
+  /// relu_backward / leaky_relu_backward kernels do, without writing it out.
+  virtual bool batch_norm_act_backward(const View& /*g*/, const View& /*y*/, const View& /*x*/, const View& /*mean*/,
+                                       const View& /*rstd*/, const View* /*weight*/, const NormActivation& /*act*/,
+                                       const View* /*gx*/, const View* /*gw*/, const View* /*gb*/) {
     return false;
   }
 };

@@ -22,7 +22,13 @@ BatchNorm::BatchNorm(int64_t c, BatchNormOptions opt, int min_rank, int max_rank
   num_batches_tracked = register_buffer("num_batches_tracked", Tensor::scalar(0, {DType::i64}));
 }
 
-Tensor BatchNorm::forward(const Tensor& x) {
+Tensor BatchNorm::forward(const Tensor& x) { return forward_impl(x, nullptr); }
+
+Tensor BatchNorm::forward_activation(const Tensor& x, const kernels::NormActivation& act) {
+  return forward_impl(x, &act);
+}
+
+Tensor BatchNorm::forward_impl(const Tensor& x, const kernels::NormActivation* act) {
   if (x.dim() < min_rank_ || x.dim() > max_rank_ || x.size(1) != num_features)
     throw std::invalid_argument(name() + ": expected input [N, " + std::to_string(num_features) +
                                 (max_rank_ == 4 ? ", H, W]" : "] or [N, " + std::to_string(num_features) + ", L]") +
@@ -31,6 +37,9 @@ Tensor BatchNorm::forward(const Tensor& x) {
     NoGradGuard no_grad;
     num_batches_tracked.add_(Tensor::scalar(1, {DType::i64, num_batches_tracked.device()}));
   }
+  if (act)
+    return ops::batch_norm_activation(x, running_mean, running_var, weight, bias, is_training(), options.momentum,
+                                      options.eps, *act);
   return ops::batch_norm(x, running_mean, running_var, weight, bias, is_training(), options.momentum, options.eps);
 }
 

@@ -19,6 +19,9 @@ class BatchNorm : public UnaryModule {
   /// Uses batch statistics (and updates the running ones) in training mode, the
   /// running statistics in eval mode.
   Tensor forward(const Tensor& x) override;
+  /// forward followed by ReLU / LeakyReLU `act`, fused (ops::batch_norm_activation): what
+  /// Sequential runs for a batch norm layer followed by such an activation layer.
+  Tensor forward_activation(const Tensor& x, const kernels::NormActivation& act);
 
   const int64_t num_features;
   const BatchNormOptions options;
@@ -30,6 +33,7 @@ class BatchNorm : public UnaryModule {
   BatchNorm(int64_t num_features, BatchNormOptions options, int min_rank, int max_rank);
 
  private:
+  Tensor forward_impl(const Tensor& x, const kernels::NormActivation* act);
   int min_rank_, max_rank_;
 };
 

@@ -1,7 +1,11 @@
 #include "engine/nn/sequential.h"
 
+#include <optional>
 #include <stdexcept>
 #include <string>
+
+#include "engine/nn/activation.h"
+#include "engine/nn/normalization.h"
 
 namespace glassbox::nn {
 
@@ -22,9 +26,33 @@ UnaryModule& Sequential::operator[](size_t i) const {
   return *layers_[i];
 }
 
+namespace {
+
+/// The activation a batch-norm layer can fuse when `layer` follows it: ReLU, or LeakyReLU with
+/// a positive slope (its gradient is read from the sign of its output).
+std::optional<kernels::NormActivation> fusable_activation(const UnaryModule& layer) {
+  if (dynamic_cast<const ReLU*>(&layer)) return kernels::NormActivation{};
+  if (const auto* leaky = dynamic_cast<const LeakyReLU*>(&layer); leaky && leaky->negative_slope > 0)
+    return kernels::NormActivation{true, leaky->negative_slope};
+  return std::nullopt;
+}
+
+}  // namespace
+
 Tensor Sequential::forward(const Tensor& x) {
   Tensor y = x;
-  for (const auto& layer : layers_) y = layer->forward(y);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    // Batch norm then ReLU / LeakyReLU runs as one fused op: the same values, one pass fewer.
+    auto* norm = dynamic_cast<BatchNorm*>(layers_[i].get());
+    if (norm && i + 1 < layers_.size()) {
+      if (const auto act = fusable_activation(*layers_[i + 1])) {
+        y = norm->forward_activation(y, *act);
+        ++i;
+        continue;
+      }
+    }
+    y = layers_[i]->forward(y);
+  }
   return y;
 }
 

@@ -48,6 +48,12 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
 /// running var); in eval mode uses the running statistics. weight/bias may be undefined.
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum = 0.1, double eps = 1e-5);
+/// relu (act.leaky false) or leaky_relu(act.negative_slope > 0) of batch_norm(...): the same
+/// values and gradients, to the bit, computed in one fused node where the backend has the kernel
+/// (the CPU, in training), which skips the activation's own pass over the activations each way.
+Tensor batch_norm_activation(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                             const Tensor& weight, const Tensor& bias, bool training, double momentum, double eps,
+                             const kernels::NormActivation& act);
 /// Normalises over the last `normalized_dims` dims; weight/bias of that trailing shape or undefined.
 Tensor layer_norm(const Tensor& x, int normalized_dims, const Tensor& weight, const Tensor& bias,
                   double eps = 1e-5);

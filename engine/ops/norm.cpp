@@ -2,11 +2,13 @@
 // eq. 4). Batch norm in training is one recorded node with the closed-form backward, on a
 // fused kernel each way where the backend has one (the CPU); eval-mode batch norm and layer
 // norm are composed from differentiable elementwise ops and reductions.
+#include <optional>
 #include <stdexcept>
 #include <string>
 
 #include "engine/autograd/grad_mode.h"
 #include "engine/autograd/node.h"
+#include "engine/ops/activation.h"
 #include "engine/ops/conv.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/op_utils.h"
@@ -52,8 +54,18 @@ class OptionalView {
 
 }  // namespace
 
-Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
-                  const Tensor& bias, bool training, double momentum, double eps) {
+namespace {
+
+/// The activation `act` (null: none) applied by the unfused ops.
+Tensor apply_activation(const Tensor& y, const kernels::NormActivation* act) {
+  if (!act) return y;
+  return act->leaky ? leaky_relu(y, act->negative_slope) : relu(y);
+}
+
+/// batch_norm, then `act` when given: fused into the training node on a backend with the kernel.
+Tensor batch_norm_impl(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                       const Tensor& bias, bool training, double momentum, double eps,
+                       const kernels::NormActivation* act) {
   const char* op = "batch_norm";
   if (!x.defined() || x.dim() < 2)
     throw std::invalid_argument("batch_norm: expected x [N, C, ...] of rank >= 2, got " +
@@ -72,8 +84,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   if (!training) {
     if (!running_mean.defined() || !running_var.defined())
       throw std::invalid_argument("batch_norm: eval mode needs running_mean and running_var");
-    return normalize_affine(sub(x, per_channel(running_mean)), per_channel(running_var), eps, per_channel(weight),
-                            per_channel(bias));
+    return apply_activation(normalize_affine(sub(x, per_channel(running_mean)), per_channel(running_var), eps,
+                                             per_channel(weight), per_channel(bias)),
+                            act);
   }
   const int64_t count = x.numel() / channels;
   if (count < 2)
@@ -86,13 +99,18 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   const Tensor wc = weight.defined() ? weight.detach().contiguous() : Tensor();
   const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
   Tensor mean_c, var_c, out;
+  bool unfused_activation = false;
   {
     NoGradGuard no_grad;
     out = empty_like_shape(x, ncs);
     mean_c = empty_like_shape(x, {channels});
     var_c = empty_like_shape(x, {channels});
-    if (!backend_of(x).batch_norm_forward(xc.view(), OptionalView(wc).get(), OptionalView(bc).get(), eps, out.view(),
-                                          mean_c.view(), var_c.view())) {
+    if (act) {
+      unfused_activation =
+          !backend_of(x).batch_norm_act_forward(xc.view(), OptionalView(wc).get(), OptionalView(bc).get(), eps, *act,
+                                                out.view(), mean_c.view(), var_c.view());
+    } else if (!backend_of(x).batch_norm_forward(xc.view(), OptionalView(wc).get(), OptionalView(bc).get(), eps,
+                                                 out.view(), mean_c.view(), var_c.view())) {
       const Tensor mean3 = mean(xc, {0, 2}, true);
       const Tensor centred = sub(xc, mean3);
       // Normalisation uses the biased (population) variance, as in the paper and PyTorch.
@@ -104,6 +122,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     }
     out = out.view(x.shape());
   }
+  // Without the fused kernel: the plain batch-norm node, then the activation's own node.
+  if (unfused_activation)
+    return apply_activation(
+        batch_norm_impl(x, running_mean, running_var, weight, bias, training, momentum, eps, nullptr), act);
   if (running_mean.defined() || running_var.defined()) {
     // PyTorch's convention: running = (1 - momentum) * running + momentum * batch, with
     // the unbiased batch variance for running_var.
@@ -120,20 +142,33 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     NoGradGuard no_grad;
     rstd = rsqrt(add(var_c, eps));
   }
+  // With a fused activation its output is saved too: its gradient is taken from it.
+  const std::optional<kernels::NormActivation> fused = act ? std::optional(*act) : std::nullopt;
   return record(
       OpKind::batch_norm, {&x, &weight, &bias}, out,
-      [sx = SavedTensor(xc), mean_c, rstd, sw = SavedTensor(wc), ncs, x_shape = x.shape(), channels, count, gx, gw,
-       gb](const Tensor& g) -> Grads {
+      [sx = SavedTensor(xc), sy = SavedTensor(fused ? out.detach().view(ncs) : Tensor()), fused, mean_c, rstd,
+       sw = SavedTensor(wc), ncs, x_shape = x.shape(), channels, count, gx, gw, gb](const Tensor& g) -> Grads {
         const Tensor& x3 = sx.get();
         const Tensor& wc = sw.get();
-        const Tensor g3 = g.contiguous().view(ncs);
+        Tensor g3 = g.contiguous().view(ncs);
         Grads grads(3);
         Tensor gx3 = gx ? empty_like_shape(g3, ncs) : Tensor();
         Tensor gw1 = gw ? empty_like_shape(g3, {channels}) : Tensor();
         Tensor gb1 = gb ? empty_like_shape(g3, {channels}) : Tensor();
-        if (!backend_of(g3).batch_norm_backward(g3.view(), x3.view(), mean_c.view(), rstd.view(),
-                                                OptionalView(wc).get(), OptionalView(gx3).get(),
-                                                OptionalView(gw1).get(), OptionalView(gb1).get())) {
+        bool done = false;
+        if (fused) {
+          const Tensor& y3 = sy.get();
+          done = backend_of(g3).batch_norm_act_backward(g3.view(), y3.view(), x3.view(), mean_c.view(), rstd.view(),
+                                                        OptionalView(wc).get(), *fused, OptionalView(gx3).get(),
+                                                        OptionalView(gw1).get(), OptionalView(gb1).get());
+          // A backend that fused the forward but not this: the activation's gradient first
+          // (y > 0 exactly where its input was).
+          if (!done)
+            g3 = where(gt(y3, 0.0), g3, fused->leaky ? mul(g3, fused->negative_slope) : Tensor::zeros_like(g3));
+        }
+        if (!done && !backend_of(g3).batch_norm_backward(g3.view(), x3.view(), mean_c.view(), rstd.view(),
+                                                         OptionalView(wc).get(), OptionalView(gx3).get(),
+                                                         OptionalView(gw1).get(), OptionalView(gb1).get())) {
           // With s = rstd * weight per channel and xhat = (x - mean) * rstd:
           //   gb = sum(g), gw = sum(g * xhat), gx = s * (g - gb / n - xhat * gw / n).
           const Tensor m3 = mean_c.view({1, channels, 1}), r3 = rstd.view({1, channels, 1});
@@ -152,6 +187,24 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
         if (gb) grads[2] = gb1;
         return grads;
       });
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps) {
+  return batch_norm_impl(x, running_mean, running_var, weight, bias, training, momentum, eps, nullptr);
+}
+
+Tensor batch_norm_activation(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                             const Tensor& weight, const Tensor& bias, bool training, double momentum, double eps,
+                             const kernels::NormActivation& act) {
+  if (act.leaky && !(act.negative_slope > 0))
+    throw std::invalid_argument(
+        "batch_norm_activation: a leaky ReLU needs negative_slope > 0 (its gradient is read "
+        "from the output's sign), got " +
+        std::to_string(act.negative_slope));
+  return batch_norm_impl(x, running_mean, running_var, weight, bias, training, momentum, eps, &act);
 }
 
 Tensor layer_norm(const Tensor& x, int normalized_dims, const Tensor& weight, const Tensor& bias, double eps) {

@@ -1,7 +1,11 @@
 // Fused batch normalisation (training) on the CPU: one pass for the channel means, one for the
 // variances, one to normalise; backward one pass for the two channel sums and one for the input
-// gradient, where the op's composition takes about seven passes each way.
+// gradient, where the op's composition takes about seven passes each way. An activation after
+// the norm (ReLU, LeakyReLU) can ride along: applied in the normalising pass, and its gradient
+// taken from the saved output inside the two backward passes, which saves the activation's own
+// pass over the activations each way.
 #include <cmath>
+#include <type_traits>
 
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/strided_loop.h"
@@ -39,20 +43,41 @@ double block_sum(const T* p, int64_t len, F f) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-/// Adds sum(g) and sum(g * (x - mean)) over one contiguous block to the two sums, in one
-/// pass, in double with four independent partial sums each.
+/// The activations of the fused kernels, written exactly as the unary relu / leaky_relu kernels
+/// and their backward kernels are, so that the fused path gives the same bits as the two ops.
 template <class T>
-void block_grad_sums(const T* g, const T* x, int64_t len, double mean, double& g_sum, double& gxc_sum) {
+struct Identity {
+  T operator()(T v) const { return v; }
+  T operator()(T g, T /*y*/) const { return g; }
+};
+template <class T>
+struct Relu {
+  T operator()(T v) const { return v > 0 ? v : T(0); }
+  T operator()(T g, T y) const { return y > 0 ? g : T(0); }
+};
+template <class T>
+struct LeakyRelu {
+  T slope;
+  T operator()(T v) const { return v > 0 ? v : v * slope; }
+  T operator()(T g, T y) const { return y > 0 ? g : g * slope; }
+};
+
+/// Adds sum(g') and sum(g' * (x - mean)) over one contiguous block to the two sums, in one
+/// pass, in double with four independent partial sums each; g' = grad(g, y) is the gradient
+/// through the fused activation (y its output), or g itself.
+template <class T, class Grad>
+void block_grad_sums(const T* g, const T* y, const T* x, int64_t len, double mean, Grad grad, double& g_sum,
+                     double& gxc_sum) {
   double a[4] = {0, 0, 0, 0}, b[4] = {0, 0, 0, 0};
   int64_t k = 0;
   for (; k + 4 <= len; k += 4)
     for (int j = 0; j < 4; ++j) {
-      const double gv = double(g[k + j]);
+      const double gv = double(grad(g[k + j], y[k + j]));
       a[j] += gv;
       b[j] += gv * (double(x[k + j]) - mean);
     }
   for (; k < len; ++k) {
-    const double gv = double(g[k]);
+    const double gv = double(grad(g[k], y[k]));
     a[0] += gv;
     b[0] += gv * (double(x[k]) - mean);
   }
@@ -60,9 +85,9 @@ void block_grad_sums(const T* g, const T* x, int64_t len, double mean, double& g
   gxc_sum += (b[0] + b[1]) + (b[2] + b[3]);
 }
 
-template <class T>
-void forward(const View& xv, const View* wv, const View* bv, double eps, const View& yv, const View& mv,
-             const View& vv, const ChannelLayout& l) {
+template <class T, class Act>
+void forward(const View& xv, const View* wv, const View* bv, double eps, const View& yv, const View& mv, const View& vv,
+             const ChannelLayout& l, Act act) {
   const T* x = xv.ptr<T>();
   T* y = yv.ptr<T>();
   const double inv_count = 1.0 / double(l.count());
@@ -82,16 +107,17 @@ void forward(const View& xv, const View* wv, const View* bv, double eps, const V
     for (int64_t i = 0; i < l.n; ++i) {
       const T* xi = x + l.offset(i, c);
       T* yi = y + l.offset(i, c);
-      for (int64_t k = 0; k < l.s; ++k) yi[k] = xi[k] * a + shift;
+      for (int64_t k = 0; k < l.s; ++k) yi[k] = act(T(xi[k] * a + shift));
     }
     mv.ptr<T>()[c] = T(mean);
     vv.ptr<T>()[c] = T(var);
   }
 }
 
-template <class T>
-void backward(const View& gv, const View& xv, const View& mv, const View& rv, const View* wv, const View* gxv,
-              const View* gwv, const View* gbv, const ChannelLayout& l) {
+/// y: the fused activation's output (g itself when there is none, and `grad` ignores it).
+template <class T, class Grad, bool kActivation = !std::is_same_v<Grad, Identity<T>>>
+void backward(const View& gv, const T* y, const View& xv, const View& mv, const View& rv, const View* wv,
+              const View* gxv, const View* gwv, const View* gbv, const ChannelLayout& l, Grad grad) {
   const T* g = gv.ptr<T>();
   const T* x = xv.ptr<T>();
   const double inv_count = 1.0 / double(l.count());
@@ -99,10 +125,17 @@ void backward(const View& gv, const View& xv, const View& mv, const View& rv, co
   for (int64_t c = 0; c < l.c; ++c) {
     const double mean = double(mv.ptr<T>()[c]), rstd = double(rv.ptr<T>()[c]);
     double g_sum = 0, gxc_sum = 0;  // sum(g) and sum(g * (x - mean))
+    // With an activation and gx wanted, its gradient is staged in gx's own (L2-sized) channel
+    // blocks first; the two passes then read it from there, as they would read g.
+    T* staged = (kActivation && gxv) ? gxv->ptr<T>() : nullptr;
     for (int64_t i = 0; i < l.n; ++i) {
-      const T* gi = g + l.offset(i, c);
-      const T* xi = x + l.offset(i, c);
-      block_grad_sums(gi, xi, l.s, mean, g_sum, gxc_sum);
+      const int64_t off = l.offset(i, c);
+      if (staged) {
+        for (int64_t k = 0; k < l.s; ++k) staged[off + k] = grad(g[off + k], y[off + k]);
+        block_grad_sums(staged + off, staged + off, x + off, l.s, mean, Identity<T>{}, g_sum, gxc_sum);
+      } else {
+        block_grad_sums(g + off, y + off, x + off, l.s, mean, grad, g_sum, gxc_sum);
+      }
     }
     const double gxhat_sum = gxc_sum * rstd;  // sum(g * xhat)
     if (gbv) gbv->ptr<T>()[c] = T(g_sum);
@@ -116,50 +149,88 @@ void backward(const View& gv, const View& xv, const View& mv, const View& rv, co
     T* gx = gxv->ptr<T>();
     for (int64_t i = 0; i < l.n; ++i) {
       const T* gi = g + l.offset(i, c);
+      const T* yi = y + l.offset(i, c);
       const T* xi = x + l.offset(i, c);
       T* out = gx + l.offset(i, c);
-      for (int64_t j = 0; j < l.s; ++j) out[j] = gi[j] * tk + (xi[j] * tc1 + tc0);
+      if (staged) {
+        for (int64_t j = 0; j < l.s; ++j) out[j] = out[j] * tk + (xi[j] * tc1 + tc0);
+      } else {
+        for (int64_t j = 0; j < l.s; ++j) out[j] = grad(gi[j], yi[j]) * tk + (xi[j] * tc1 + tc0);
+      }
     }
   }
 }
 
-}  // namespace
+/// Calls f(activation functor) for `act` (null: none) in element type T.
+template <class T, class F>
+void with_activation(const NormActivation* act, F f) {
+  if (!act) return f(Identity<T>{});
+  if (act->leaky) return f(LeakyRelu<T>{static_cast<T>(act->negative_slope)});
+  f(Relu<T>{});
+}
 
-bool CpuBackend::batch_norm_forward(const View& x, const View* weight, const View* bias, double eps, const View& y,
-                                    const View& mean, const View& var) {
+bool forward_checked(const View& x, const View* weight, const View* bias, double eps, const NormActivation* act,
+                     const View& y, const View& mean, const View& var) {
   ChannelLayout l, ly;
   if (!channel_layout(x, l) || !channel_layout(y, ly) || ly.c != l.c || ly.n != l.n || ly.s != l.s) return false;
   if (y.dtype != x.dtype || !is_channel_vector(weight, l, x.dtype) || !is_channel_vector(bias, l, x.dtype) ||
       !is_channel_vector(&mean, l, x.dtype) || !is_channel_vector(&var, l, x.dtype))
     return false;
   if (x.dtype == DType::f32) {
-    forward<float>(x, weight, bias, eps, y, mean, var, l);
+    with_activation<float>(act, [&](auto a) { forward<float>(x, weight, bias, eps, y, mean, var, l, a); });
   } else if (x.dtype == DType::f64) {
-    forward<double>(x, weight, bias, eps, y, mean, var, l);
+    with_activation<double>(act, [&](auto a) { forward<double>(x, weight, bias, eps, y, mean, var, l, a); });
   } else {
     return false;
   }
   return true;
 }
 
-bool CpuBackend::batch_norm_backward(const View& g, const View& x, const View& mean, const View& rstd,
-                                     const View* weight, const View* gx, const View* gw, const View* gb) {
+bool backward_checked(const View& g, const View* y, const View& x, const View& mean, const View& rstd,
+                      const View* weight, const NormActivation* act, const View* gx, const View* gw, const View* gb) {
   ChannelLayout l, lg;
   if (!channel_layout(x, l) || !channel_layout(g, lg) || lg.c != l.c || lg.n != l.n || lg.s != l.s) return false;
   ChannelLayout lx;
   if (gx && (!channel_layout(*gx, lx) || lx.c != l.c || lx.n != l.n || lx.s != l.s || gx->dtype != x.dtype))
     return false;
+  if (y && (!channel_layout(*y, lx) || lx.c != l.c || lx.n != l.n || lx.s != l.s || y->dtype != x.dtype)) return false;
   if (g.dtype != x.dtype || !is_channel_vector(&mean, l, x.dtype) || !is_channel_vector(&rstd, l, x.dtype) ||
       !is_channel_vector(weight, l, x.dtype) || !is_channel_vector(gw, l, x.dtype) || !is_channel_vector(gb, l, x.dtype))
     return false;
+  const View& out = y ? *y : g;  // without an activation its "output" is never read
   if (x.dtype == DType::f32) {
-    backward<float>(g, x, mean, rstd, weight, gx, gw, gb, l);
+    with_activation<float>(
+        act, [&](auto a) { backward<float>(g, out.ptr<float>(), x, mean, rstd, weight, gx, gw, gb, l, a); });
   } else if (x.dtype == DType::f64) {
-    backward<double>(g, x, mean, rstd, weight, gx, gw, gb, l);
+    with_activation<double>(
+        act, [&](auto a) { backward<double>(g, out.ptr<double>(), x, mean, rstd, weight, gx, gw, gb, l, a); });
   } else {
     return false;
   }
   return true;
+}
+
+}  // namespace
+
+bool CpuBackend::batch_norm_forward(const View& x, const View* weight, const View* bias, double eps, const View& y,
+                                    const View& mean, const View& var) {
+  return forward_checked(x, weight, bias, eps, nullptr, y, mean, var);
+}
+
+bool CpuBackend::batch_norm_backward(const View& g, const View& x, const View& mean, const View& rstd,
+                                     const View* weight, const View* gx, const View* gw, const View* gb) {
+  return backward_checked(g, nullptr, x, mean, rstd, weight, nullptr, gx, gw, gb);
+}
+
+bool CpuBackend::batch_norm_act_forward(const View& x, const View* weight, const View* bias, double eps,
+                                        const NormActivation& act, const View& y, const View& mean, const View& var) {
+  return forward_checked(x, weight, bias, eps, &act, y, mean, var);
+}
+
+bool CpuBackend::batch_norm_act_backward(const View& g, const View& y, const View& x, const View& mean,
+                                         const View& rstd, const View* weight, const NormActivation& act,
+                                         const View* gx, const View* gw, const View* gb) {
+  return backward_checked(g, &y, x, mean, rstd, weight, &act, gx, gw, gb);
 }
 
 }  // namespace glassbox::kernels

@@ -52,6 +52,11 @@ class CpuBackend final : public Backend {
                           const View& mean, const View& var) override;
   bool batch_norm_backward(const View& g, const View& x, const View& mean, const View& rstd, const View* weight,
                            const View* gx, const View* gw, const View* gb) override;
+  bool batch_norm_act_forward(const View& x, const View* weight, const View* bias, double eps,
+                              const NormActivation& act, const View& y, const View& mean, const View& var) override;
+  bool batch_norm_act_backward(const View& g, const View& y, const View& x, const View& mean, const View& rstd,
+                               const View* weight, const NormActivation& act, const View* gx, const View* gw,
+                               const View* gb) override;
 };
 
 /// Sets the threads used by OpenMP loops, OpenBLAS and oneDNN.

@@ -6,8 +6,11 @@
 #include <vector>
 
 #include "engine/autograd/grad_mode.h"
+#include "engine/autograd/node.h"
 #include "engine/nn/nn.h"
+#include "engine/ops/elementwise.h"
 #include "engine/ops/random.h"
+#include "engine/ops/reduce.h"
 
 using namespace glassbox;
 
@@ -280,6 +283,39 @@ TEST(Layers, BatchNormTracksBatchesInTrainingOnly) {
   bn(x);
   EXPECT_EQ(bn.num_batches_tracked.item(), 2);
   EXPECT_EQ(bn.running_mean.to_vector<float>(), mean);
+}
+
+// Sequential runs batch norm + ReLU / LeakyReLU (slope > 0) as one fused op: the same values,
+// gradients and running statistics as the layers one by one. A LeakyReLU with a negative slope
+// (its output's sign no longer tells where its input was positive) stays a layer of its own.
+TEST(Layers, SequentialFusesBatchNormWithTheActivationAfterIt) {
+  auto make = [] {
+    return nn::Sequential{std::make_shared<nn::BatchNorm2d>(3), std::make_shared<nn::ReLU>(),
+                          std::make_shared<nn::BatchNorm2d>(3), std::make_shared<nn::LeakyReLU>(0.2),
+                          std::make_shared<nn::BatchNorm2d>(3), std::make_shared<nn::LeakyReLU>(-0.5)};
+  };
+  nn::Sequential fused = make(), layered = make();
+  const Tensor input = ops::rand({4, 3, 3, 3}, -2.0, 2.0);
+  const Tensor weight = ops::rand({4, 3, 3, 3}, -1.0, 1.0);
+  Tensor xf = input.clone().set_requires_grad(), xl = input.clone().set_requires_grad();
+  Tensor yf = fused(xf);
+  Tensor yl = xl;
+  for (size_t i = 0; i < layered.size(); ++i) yl = layered[i](yl);
+  EXPECT_EQ(yf.to_vector<float>(), yl.to_vector<float>());
+  ops::sum(ops::mul(yf, weight)).backward();
+  ops::sum(ops::mul(yl, weight)).backward();
+  EXPECT_EQ(xf.grad().to_vector<float>(), xl.grad().to_vector<float>());
+  for (size_t i : {0, 2, 4}) {
+    auto& a = dynamic_cast<nn::BatchNorm2d&>(fused[i]);
+    auto& b = dynamic_cast<nn::BatchNorm2d&>(layered[i]);
+    EXPECT_EQ(a.weight.grad().to_vector<float>(), b.weight.grad().to_vector<float>()) << "layer " << i;
+    EXPECT_EQ(a.running_var.to_vector<float>(), b.running_var.to_vector<float>()) << "layer " << i;
+    EXPECT_EQ(a.num_batches_tracked.item(), 1);
+  }
+  // The last pair is not fused: the output's node is the LeakyReLU's.
+  EXPECT_EQ(yf.grad_fn()->kind(), OpKind::leaky_relu);
+  nn::Sequential two{std::make_shared<nn::BatchNorm2d>(3), std::make_shared<nn::ReLU>()};
+  EXPECT_EQ(two(input.clone().set_requires_grad()).grad_fn()->kind(), OpKind::batch_norm);
 }
 
 TEST(Layers, DropoutIsIdentityInEval) {

@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "engine/autograd/grad_mode.h"
+#include "engine/autograd/node.h"
+#include "engine/ops/activation.h"
 #include "engine/ops/conv.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
@@ -95,6 +97,57 @@ TEST(BatchNorm, GradcheckEval) {
   EXPECT_TRUE(
       gradcheck([&](const std::vector<Tensor>& in) { return ops::batch_norm(in[0], rm, rv, in[1], in[2], false); },
                 {grad_input({3, 2, 2, 2}, 8), grad_input({2}, 9), grad_input({2}, 10)}));
+}
+
+// batch_norm_activation is relu / leaky_relu of batch_norm, to the bit, in one node on the CPU.
+TEST(BatchNormActivation, EqualsBatchNormThenTheActivationToTheBit) {
+  for (const kernels::NormActivation act : {kernels::NormActivation{}, kernels::NormActivation{true, 0.2}}) {
+    SCOPED_TRACE(act.leaky ? "leaky_relu" : "relu");
+    auto run = [&](bool fused) {
+      Tensor x = random_tensor({6, 3, 5, 4}, 21, -2.0, 2.0).to(DType::f32).set_requires_grad();
+      Tensor w = random_tensor({3}, 22, 0.5, 1.5).to(DType::f32).set_requires_grad();
+      Tensor b = random_tensor({3}, 23).to(DType::f32).set_requires_grad();
+      Tensor rm = Tensor::zeros({3}), rv = Tensor::ones({3});
+      Tensor y = fused ? ops::batch_norm_activation(x, rm, rv, w, b, true, 0.1, 1e-3, act)
+                       : (act.leaky ? ops::leaky_relu(ops::batch_norm(x, rm, rv, w, b, true, 0.1, 1e-3), 0.2)
+                                    : ops::relu(ops::batch_norm(x, rm, rv, w, b, true, 0.1, 1e-3)));
+      // One node when fused (the activation rides in the batch norm node), two otherwise.
+      EXPECT_EQ(y.grad_fn()->kind(), fused ? OpKind::batch_norm : (act.leaky ? OpKind::leaky_relu : OpKind::relu));
+      ops::sum(ops::mul(y, random_tensor(y.shape(), 24).to(DType::f32))).backward();
+      return std::vector<std::vector<float>>{y.to_vector<float>(),        x.grad().to_vector<float>(),
+                                             w.grad().to_vector<float>(), b.grad().to_vector<float>(),
+                                             rm.to_vector<float>(),       rv.to_vector<float>()};
+    };
+    const auto fused = run(true), composed = run(false);
+    const char* names[] = {"output", "grad x", "grad weight", "grad bias", "running mean", "running var"};
+    for (size_t i = 0; i < fused.size(); ++i) EXPECT_EQ(fused[i], composed[i]) << names[i];
+  }
+}
+
+TEST(BatchNormActivation, Gradcheck) {
+  for (const kernels::NormActivation act : {kernels::NormActivation{}, kernels::NormActivation{true, 0.2}}) {
+    SCOPED_TRACE(act.leaky ? "leaky_relu" : "relu");
+    EXPECT_TRUE(gradcheck(
+        [&](const std::vector<Tensor>& in) {
+          return ops::batch_norm_activation(in[0], Tensor(), Tensor(), in[1], in[2], true, 0.1, 1e-5, act);
+        },
+        {grad_input({3, 2, 3, 2}, 31), grad_input({2}, 32), grad_input({2}, 33)}));
+  }
+  // Eval mode composes the two ops.
+  Tensor rm = random_tensor({2}, 34), rv = random_tensor({2}, 35, 0.5, 2.0);
+  EXPECT_TRUE(gradcheck(
+      [&](const std::vector<Tensor>& in) {
+        return ops::batch_norm_activation(in[0], rm, rv, in[1], in[2], false, 0.1, 1e-5, {true, 0.1});
+      },
+      {grad_input({3, 2, 2, 2}, 36), grad_input({2}, 37), grad_input({2}, 38)}));
+}
+
+TEST(BatchNormActivation, RejectsALeakySlopeThatIsNotPositive) {
+  Tensor x = random_tensor({4, 2}, 39);
+  EXPECT_THROW(ops::batch_norm_activation(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5, {true, 0.0}),
+               std::invalid_argument);
+  EXPECT_THROW(ops::batch_norm_activation(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5, {true, -0.2}),
+               std::invalid_argument);
 }
 
 TEST(BatchNorm, RejectsBadShapes) {
