@@ -52,10 +52,6 @@ class OptionalView {
   kernels::View view_{};
 };
 
-}  // namespace
-
-namespace {
-
 /// The activation `act` (null: none) applied by the unfused ops.
 Tensor apply_activation(const Tensor& y, const kernels::NormActivation* act) {
   if (!act) return y;
