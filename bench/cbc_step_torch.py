@@ -18,15 +18,13 @@ the run's latest checkpoint into this network and prints the clean test accuracy
 certified radius of the correctly classified test images, which `glassbox eval RUN --json` reports
 as clean_accuracy and mean_correct_radius: the two agree when the twin computes glassbox's function.
 """
-import argparse
 import json
 
-import numpy as np
 import torch
 
 from _safetensors import load_f32
-from _torch_timing import time_steps
-from protonet_step_torch import FMNIST, load_images, read_idx
+from _torch_timing import print_timing, step_arguments, time_steps
+from protonet_step_torch import FMNIST, load_images
 
 DISTANCE_EPS = 1e-7
 SIGMA_EPS = 1e-7
@@ -86,10 +84,7 @@ def check_against_run(run, data_dir):
     model.components.copy_(torch.from_numpy(weights["model.components"].copy()))
     model.sigma.copy_(torch.from_numpy(weights["model.sigma"].copy()))
     model.theta.copy_(torch.from_numpy(weights["model.reasoning_logits"].copy()))
-    images = np.frombuffer(read_idx(data_dir, "t10k-images-idx3-ubyte"), np.uint8, offset=16).reshape(-1, 784)
-    labels = torch.from_numpy(np.frombuffer(read_idx(data_dir, "t10k-labels-idx1-ubyte"), np.uint8, offset=8)
-                              .astype(np.int64))
-    x = torch.from_numpy(images.astype(np.float32) / 255.0)
+    x, labels = load_images(None, data_dir, "t10k")
     detections, scores = model(x)
     radius = model.certified_radius(detections, labels)
     correct = scores.argmax(1) == labels
@@ -98,11 +93,7 @@ def check_against_run(run, data_dir):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--steps", type=int, default=50)
-    p.add_argument("--batch", type=int, default=250)
+    p = step_arguments(__doc__.split("\n")[0])
     p.add_argument("--data-dir", default=FMNIST)
     p.add_argument("--check", metavar="RUN", help="compare with a glassbox run instead of timing")
     a = p.parse_args()
@@ -128,7 +119,7 @@ def main():
             model.components.clamp_(0, 1)
 
     timing = time_steps(step, a.steps, device)
-    print(json.dumps({"model": "cbc", "device": str(device), "threads": a.threads, "batch": a.batch, **timing}))
+    print_timing("cbc", device, a, timing)
 
 
 if __name__ == "__main__":

@@ -21,17 +21,15 @@ the test accuracy of the prototype modes (z the encoder's mean, p_j = mu_j), whi
 `glassbox eval RUN --json` reports as accuracy_modes_only: the two agree when the twin computes
 glassbox's function.
 """
-import argparse
 import json
 import math
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from _safetensors import load_f32
-from _torch_timing import time_steps
-from protonet_step_torch import FMNIST, load_images, read_idx
+from _torch_timing import print_timing, step_arguments, time_steps
+from protonet_step_torch import FMNIST, load_images
 
 MIN_SCALE = 1e-5
 
@@ -110,20 +108,13 @@ def check_against_run(run, data_dir):
     if unexpected or any(not name.endswith("num_batches_tracked") for name in missing):
         raise SystemExit(f"{run}: checkpoint does not fit the twin (missing {missing}, unexpected {unexpected})")
     model.eval()
-    images = np.frombuffer(read_idx(data_dir, "t10k-images-idx3-ubyte"), np.uint8, offset=16).reshape(-1, 1, 28, 28)
-    labels = torch.from_numpy(np.frombuffer(read_idx(data_dir, "t10k-labels-idx1-ubyte"), np.uint8, offset=8)
-                              .astype(np.int64))
-    x = torch.from_numpy(images.astype(np.float32) / 255.0)
+    x, labels = load_images(None, data_dir, "t10k")
     predicted = torch.cat([model(chunk, 0)[-1][0].argmax(1) for chunk in x.split(1000)])
     print(json.dumps({"accuracy_modes_only": (predicted == labels).double().mean().item(), "samples": len(labels)}))
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--steps", type=int, default=50)
-    p.add_argument("--batch", type=int, default=250)
+    p = step_arguments(__doc__.split("\n")[0])
     p.add_argument("--data-dir", default=FMNIST)
     p.add_argument("--check", metavar="RUN", help="compare with a glassbox run instead of timing")
     a = p.parse_args()
@@ -145,7 +136,7 @@ def main():
         opt.step()
 
     timing = time_steps(step, a.steps, device)
-    print(json.dumps({"model": "prob_psenn", "device": str(device), "threads": a.threads, "batch": a.batch, **timing}))
+    print_timing("prob_psenn", device, a, timing)
 
 
 if __name__ == "__main__":

@@ -36,9 +36,10 @@ def read_idx(data_dir, name):
         return f.read()
 
 
-def load_images(n, data_dir=FMNIST):
-    images = np.frombuffer(read_idx(data_dir, "train-images-idx3-ubyte"), np.uint8, offset=16).reshape(-1, 1, 28, 28)[:n]
-    labels = np.frombuffer(read_idx(data_dir, "train-labels-idx1-ubyte"), np.uint8, offset=8)[:n]
+def load_images(n, data_dir=FMNIST, split="train"):
+    """The first n images [n, 1, 28, 28] in [0, 1] and labels of the split ("train" or "t10k"; n None: all)."""
+    images = np.frombuffer(read_idx(data_dir, f"{split}-images-idx3-ubyte"), np.uint8, offset=16).reshape(-1, 1, 28, 28)[:n]
+    labels = np.frombuffer(read_idx(data_dir, f"{split}-labels-idx1-ubyte"), np.uint8, offset=8)[:n]
     return torch.from_numpy(images.astype(np.float32) / 255.0), torch.from_numpy(labels.astype(np.int64))
 
 

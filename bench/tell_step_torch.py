@@ -14,13 +14,11 @@ Usage: /usr/bin/python3 bench/tell_step_torch.py [--device cpu|cuda] [--threads 
                                                 [--data-dir DIR]
 Prints one JSON line like glassbox's: {"model", "device", "threads", "batch", "median_ms", "p10_ms", "p90_ms"}.
 """
-import argparse
-import json
 
 import torch
 import torch.nn.functional as F
 
-from _torch_timing import time_steps
+from _torch_timing import print_timing, step_arguments, time_steps
 from protonet_step_torch import FMNIST, load_images
 
 ALPHA = 0.001
@@ -65,11 +63,7 @@ class Tell(torch.nn.Module):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--steps", type=int, default=50)
-    p.add_argument("--batch", type=int, default=250)
+    p = step_arguments(__doc__.split("\n")[0])
     p.add_argument("--data-dir", default=FMNIST)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -92,7 +86,7 @@ def main():
         model.project_centres()
 
     timing = time_steps(step, a.steps, device)
-    print(json.dumps({"model": "tell", "device": str(device), "threads": a.threads, "batch": a.batch, **timing}))
+    print_timing("tell", device, a, timing)
 
 
 if __name__ == "__main__":
