@@ -26,6 +26,9 @@ std::atomic<bool> interrupt_requested{false};
 
 extern "C" void on_sigint(int) { interrupt_requested = true; }
 
+/// The JSON sidecar written beside a checkpoint's tensors (same stem, .json).
+std::filesystem::path sidecar_of(std::filesystem::path checkpoint) { return checkpoint.replace_extension(".json"); }
+
 /// Catches Ctrl-C while alive so the loop can checkpoint and stop between steps.
 class InterruptScope {
  public:
@@ -111,15 +114,12 @@ nn::StateDict Trainer::model_state(const RunFolder& run) {
 
 nlohmann::json Trainer::load_model(nn::Module& model, const RunFolder& run) {
   model.load_state_dict(model_state(run));
-  auto sidecar = run.model_checkpoint();
-  sidecar.replace_extension(".json");
-  return io::read_json(sidecar.string());
+  return io::read_json(sidecar_of(run.model_checkpoint()).string());
 }
 
 nlohmann::json Trainer::checkpoint_position(const RunFolder& run) {
-  auto path = run.model_checkpoint();
+  const std::filesystem::path path = sidecar_of(run.model_checkpoint());
   const std::string name = path.stem().string();
-  path.replace_extension(".json");
   const nlohmann::json sidecar = io::read_json(path.string());
   try {
     return {{"name", name}, {"epoch", sidecar.at("epoch").get<int64_t>()}, {"step", sidecar.at("step").get<int64_t>()}};
@@ -153,8 +153,7 @@ Trainer::Position Trainer::restore() const {
   }
   model_.load_state_dict(model_state);
   optimizer_.load_state_dict(optim_state);
-  auto sidecar_path = path;
-  sidecar_path.replace_extension(".json");
+  const std::filesystem::path sidecar_path = sidecar_of(path);
   nlohmann::json sidecar = io::read_json(sidecar_path.string());
   try {
     if (sidecar.at("model").get<std::string>() != options_.model_name)
