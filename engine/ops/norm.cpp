@@ -95,16 +95,16 @@ Tensor batch_norm_impl(const Tensor& x, const Tensor& running_mean, const Tensor
   const Tensor wc = weight.defined() ? weight.detach().contiguous() : Tensor();
   const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
   Tensor mean_c, var_c, out;
-  bool unfused_activation = false;
+  // The activation this node applies (when the backend fuses it); otherwise it runs after the node.
+  std::optional<kernels::NormActivation> fused;
   {
     NoGradGuard no_grad;
     out = empty_like_shape(x, ncs);
     mean_c = empty_like_shape(x, {channels});
     var_c = empty_like_shape(x, {channels});
-    if (act) {
-      unfused_activation =
-          !backend_of(x).batch_norm_act_forward(xc.view(), OptionalView(wc).get(), OptionalView(bc).get(), eps, *act,
-                                                out.view(), mean_c.view(), var_c.view());
+    if (act && backend_of(x).batch_norm_act_forward(xc.view(), OptionalView(wc).get(), OptionalView(bc).get(), eps,
+                                                    *act, out.view(), mean_c.view(), var_c.view())) {
+      fused = *act;
     } else if (!backend_of(x).batch_norm_forward(xc.view(), OptionalView(wc).get(), OptionalView(bc).get(), eps,
                                                  out.view(), mean_c.view(), var_c.view())) {
       const Tensor mean3 = mean(xc, {0, 2}, true);
@@ -118,10 +118,6 @@ Tensor batch_norm_impl(const Tensor& x, const Tensor& running_mean, const Tensor
     }
     out = out.view(x.shape());
   }
-  // Without the fused kernel: the plain batch-norm node, then the activation's own node.
-  if (unfused_activation)
-    return apply_activation(
-        batch_norm_impl(x, running_mean, running_var, weight, bias, training, momentum, eps, nullptr), act);
   if (running_mean.defined() || running_var.defined()) {
     // PyTorch's convention: running = (1 - momentum) * running + momentum * batch, with
     // the unbiased batch variance for running_var.
@@ -130,7 +126,9 @@ Tensor batch_norm_impl(const Tensor& x, const Tensor& running_mean, const Tensor
     if (rm.defined()) rm.mul_(1.0 - momentum).add_(mean_c, momentum);
     if (rv.defined()) rv.mul_(1.0 - momentum).add_(mul(var_c, double(count) / double(count - 1)), momentum);
   }
-  if (!any_requires_grad({&x, &weight, &bias})) return out;
+  // Without the fused kernel: this plain batch-norm node, then the activation's own node.
+  const kernels::NormActivation* after = fused ? nullptr : act;
+  if (!any_requires_grad({&x, &weight, &bias})) return apply_activation(out, after);
   const bool gx = x.requires_grad(), gw = weight.defined() && weight.requires_grad(),
              gb = bias.defined() && bias.requires_grad();
   Tensor rstd;
@@ -139,50 +137,50 @@ Tensor batch_norm_impl(const Tensor& x, const Tensor& running_mean, const Tensor
     rstd = rsqrt(add(var_c, eps));
   }
   // With a fused activation its output is saved too: its gradient is taken from it.
-  const std::optional<kernels::NormActivation> fused = act ? std::optional(*act) : std::nullopt;
-  return record(
-      OpKind::batch_norm, {&x, &weight, &bias}, out,
-      [sx = SavedTensor(xc), sy = SavedTensor(fused ? out.detach().view(ncs) : Tensor()), fused, mean_c, rstd,
-       sw = SavedTensor(wc), ncs, x_shape = x.shape(), channels, count, gx, gw, gb](const Tensor& g) -> Grads {
-        const Tensor& x3 = sx.get();
-        const Tensor& wc = sw.get();
-        Tensor g3 = g.contiguous().view(ncs);
-        Grads grads(3);
-        Tensor gx3 = gx ? empty_like_shape(g3, ncs) : Tensor();
-        Tensor gw1 = gw ? empty_like_shape(g3, {channels}) : Tensor();
-        Tensor gb1 = gb ? empty_like_shape(g3, {channels}) : Tensor();
-        bool done = false;
-        if (fused) {
-          const Tensor& y3 = sy.get();
-          done = backend_of(g3).batch_norm_act_backward(g3.view(), y3.view(), x3.view(), mean_c.view(), rstd.view(),
-                                                        OptionalView(wc).get(), *fused, OptionalView(gx3).get(),
-                                                        OptionalView(gw1).get(), OptionalView(gb1).get());
-          // A backend that fused the forward but not this: the activation's gradient first
-          // (y > 0 exactly where its input was).
-          if (!done)
-            g3 = where(gt(y3, 0.0), g3, fused->leaky ? mul(g3, fused->negative_slope) : Tensor::zeros_like(g3));
-        }
-        if (!done && !backend_of(g3).batch_norm_backward(g3.view(), x3.view(), mean_c.view(), rstd.view(),
-                                                         OptionalView(wc).get(), OptionalView(gx3).get(),
-                                                         OptionalView(gw1).get(), OptionalView(gb1).get())) {
-          // With s = rstd * weight per channel and xhat = (x - mean) * rstd:
-          //   gb = sum(g), gw = sum(g * xhat), gx = s * (g - gb / n - xhat * gw / n).
-          const Tensor m3 = mean_c.view({1, channels, 1}), r3 = rstd.view({1, channels, 1});
-          const Tensor xhat = mul(sub(x3, m3), r3);
-          const Tensor g_sum = sum(g3, {0, 2}, true), gxhat_sum = sum(mul(g3, xhat), {0, 2}, true);
-          if (gb) gb1 = g_sum.view({channels});
-          if (gw) gw1 = gxhat_sum.view({channels});
-          if (gx) {
-            const double inv_n = 1.0 / double(count);
-            const Tensor scale = wc.defined() ? mul(r3, wc.view({1, channels, 1})) : r3;
-            gx3 = mul(sub(sub(g3, mul(xhat, mul(gxhat_sum, inv_n))), mul(g_sum, inv_n)), scale);
-          }
-        }
-        if (gx) grads[0] = gx3.view(x_shape);
-        if (gw) grads[1] = gw1;
-        if (gb) grads[2] = gb1;
-        return grads;
-      });
+  return apply_activation(
+      record(OpKind::batch_norm, {&x, &weight, &bias}, out,
+             [sx = SavedTensor(xc), sy = SavedTensor(fused ? out.detach().view(ncs) : Tensor()), fused, mean_c, rstd,
+              sw = SavedTensor(wc), ncs, x_shape = x.shape(), channels, count, gx, gw, gb](const Tensor& g) -> Grads {
+               const Tensor& x3 = sx.get();
+               const Tensor& wc = sw.get();
+               Tensor g3 = g.contiguous().view(ncs);
+               Grads grads(3);
+               Tensor gx3 = gx ? empty_like_shape(g3, ncs) : Tensor();
+               Tensor gw1 = gw ? empty_like_shape(g3, {channels}) : Tensor();
+               Tensor gb1 = gb ? empty_like_shape(g3, {channels}) : Tensor();
+               bool done = false;
+               if (fused) {
+                 const Tensor& y3 = sy.get();
+                 done = backend_of(g3).batch_norm_act_backward(
+                     g3.view(), y3.view(), x3.view(), mean_c.view(), rstd.view(), OptionalView(wc).get(), *fused,
+                     OptionalView(gx3).get(), OptionalView(gw1).get(), OptionalView(gb1).get());
+                 // A backend that fused the forward but not this: the activation's gradient first
+                 // (y > 0 exactly where its input was).
+                 if (!done)
+                   g3 = where(gt(y3, 0.0), g3, fused->leaky ? mul(g3, fused->negative_slope) : Tensor::zeros_like(g3));
+               }
+               if (!done && !backend_of(g3).batch_norm_backward(g3.view(), x3.view(), mean_c.view(), rstd.view(),
+                                                                OptionalView(wc).get(), OptionalView(gx3).get(),
+                                                                OptionalView(gw1).get(), OptionalView(gb1).get())) {
+                 // With s = rstd * weight per channel and xhat = (x - mean) * rstd:
+                 //   gb = sum(g), gw = sum(g * xhat), gx = s * (g - gb / n - xhat * gw / n).
+                 const Tensor m3 = mean_c.view({1, channels, 1}), r3 = rstd.view({1, channels, 1});
+                 const Tensor xhat = mul(sub(x3, m3), r3);
+                 const Tensor g_sum = sum(g3, {0, 2}, true), gxhat_sum = sum(mul(g3, xhat), {0, 2}, true);
+                 if (gb) gb1 = g_sum.view({channels});
+                 if (gw) gw1 = gxhat_sum.view({channels});
+                 if (gx) {
+                   const double inv_n = 1.0 / double(count);
+                   const Tensor scale = wc.defined() ? mul(r3, wc.view({1, channels, 1})) : r3;
+                   gx3 = mul(sub(sub(g3, mul(xhat, mul(gxhat_sum, inv_n))), mul(g_sum, inv_n)), scale);
+                 }
+               }
+               if (gx) grads[0] = gx3.view(x_shape);
+               if (gw) grads[1] = gw1;
+               if (gb) grads[2] = gb1;
+               return grads;
+             }),
+      after);
 }
 
 }  // namespace

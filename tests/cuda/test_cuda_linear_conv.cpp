@@ -503,6 +503,24 @@ TEST(CudaBatchNorm, TrainingAndEvalMatchCpuWithRunningStatistics) {
   }
 }
 
+// The CPU fuses batch norm with the activation after it; a device without that kernel runs the
+// batch norm node and then the activation's own: the same function either way.
+TEST(CudaBatchNorm, WithAnActivationMatchesTheCpusFusedNode) {
+  GLASSBOX_REQUIRE_CUDA();
+  for (DType t : kFloating) {
+    SCOPED_TRACE(dtype_name(t));
+    for (const kernels::NormActivation act : {kernels::NormActivation{}, kernels::NormActivation{true, 0.2}}) {
+      SCOPED_TRACE(act.leaky ? "leaky_relu" : "relu");
+      const std::vector<Tensor> in{random_input({4, 3, 5, 6}, 67, t, true, -2.0, 3.0),
+                                   random_input({3}, 68, t, true, 0.5, 1.5), random_input({3}, 69, t)};
+      auto fn = [&](const std::vector<Tensor>& v) {
+        return ops::batch_norm_activation(v[0], Tensor(), Tensor(), v[1], v[2], true, 0.1, 1e-5, act);
+      };
+      EXPECT_TRUE(op_parity(fn, in, default_tolerance(t)));
+    }
+  }
+}
+
 TEST(CudaBatchNorm, VarianceStaysExactFarFromZero) {
   // Values near 1000 with a spread of 3: a sum of squares about zero would lose the variance
   // to cancellation; the kernel sums around the channel's first value instead.
