@@ -27,6 +27,12 @@ bool channel_layout(const View& v, ChannelLayout& l) {
   return true;
 }
 
+/// Whether v is a contiguous [N, C, S] view of layout l and element type dtype.
+bool has_layout(const View& v, const ChannelLayout& l, DType dtype) {
+  ChannelLayout lv;
+  return v.dtype == dtype && channel_layout(v, lv) && lv.n == l.n && lv.c == l.c && lv.s == l.s;
+}
+
 bool is_channel_vector(const View* v, const ChannelLayout& l, DType dtype) {
   return v == nullptr ||
          (v->dtype == dtype && v->shape.size() == 1 && v->shape[0] == l.c && (l.c <= 1 || v->strides[0] == 1));
@@ -171,9 +177,9 @@ void with_activation(const NormActivation* act, F f) {
 
 bool forward_checked(const View& x, const View* weight, const View* bias, double eps, const NormActivation* act,
                      const View& y, const View& mean, const View& var) {
-  ChannelLayout l, ly;
-  if (!channel_layout(x, l) || !channel_layout(y, ly) || ly.c != l.c || ly.n != l.n || ly.s != l.s) return false;
-  if (y.dtype != x.dtype || !is_channel_vector(weight, l, x.dtype) || !is_channel_vector(bias, l, x.dtype) ||
+  ChannelLayout l;
+  if (!channel_layout(x, l) || !has_layout(y, l, x.dtype)) return false;
+  if (!is_channel_vector(weight, l, x.dtype) || !is_channel_vector(bias, l, x.dtype) ||
       !is_channel_vector(&mean, l, x.dtype) || !is_channel_vector(&var, l, x.dtype))
     return false;
   if (x.dtype == DType::f32) {
@@ -188,14 +194,13 @@ bool forward_checked(const View& x, const View* weight, const View* bias, double
 
 bool backward_checked(const View& g, const View* y, const View& x, const View& mean, const View& rstd,
                       const View* weight, const NormActivation* act, const View* gx, const View* gw, const View* gb) {
-  ChannelLayout l, lg;
-  if (!channel_layout(x, l) || !channel_layout(g, lg) || lg.c != l.c || lg.n != l.n || lg.s != l.s) return false;
-  ChannelLayout lx;
-  if (gx && (!channel_layout(*gx, lx) || lx.c != l.c || lx.n != l.n || lx.s != l.s || gx->dtype != x.dtype))
+  ChannelLayout l;
+  if (!channel_layout(x, l) || !has_layout(g, l, x.dtype) || (gx && !has_layout(*gx, l, x.dtype)) ||
+      (y && !has_layout(*y, l, x.dtype)))
     return false;
-  if (y && (!channel_layout(*y, lx) || lx.c != l.c || lx.n != l.n || lx.s != l.s || y->dtype != x.dtype)) return false;
-  if (g.dtype != x.dtype || !is_channel_vector(&mean, l, x.dtype) || !is_channel_vector(&rstd, l, x.dtype) ||
-      !is_channel_vector(weight, l, x.dtype) || !is_channel_vector(gw, l, x.dtype) || !is_channel_vector(gb, l, x.dtype))
+  if (!is_channel_vector(&mean, l, x.dtype) || !is_channel_vector(&rstd, l, x.dtype) ||
+      !is_channel_vector(weight, l, x.dtype) || !is_channel_vector(gw, l, x.dtype) ||
+      !is_channel_vector(gb, l, x.dtype))
     return false;
   const View& out = y ? *y : g;  // without an activation its "output" is never read
   if (x.dtype == DType::f32) {
