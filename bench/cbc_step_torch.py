@@ -24,7 +24,7 @@ import torch
 
 from _safetensors import load_f32
 from _torch_timing import print_timing, step_arguments, time_steps
-from protonet_step_torch import FMNIST, load_images
+from protonet_step_torch import FMNIST, labelled_batches, load_images
 
 DISTANCE_EPS = 1e-7
 SIGMA_EPS = 1e-7
@@ -102,9 +102,7 @@ def main():
         return check_against_run(a.check, a.data_dir)
     torch.manual_seed(0)
     device = torch.device(a.device)
-    images, labels = load_images(a.batch * 8, a.data_dir)
-    batches = list(zip(images.split(a.batch), labels.split(a.batch)))
-    batches = [(x.to(device), y.to(device)) for x, y in batches]
+    batches = labelled_batches(a.batch, a.data_dir, device)
     model = RobustStableCbc().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=0.005)
 

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from _safetensors import load_f32
 from _torch_timing import print_timing, step_arguments, time_steps
-from protonet_step_torch import FMNIST, load_images
+from protonet_step_torch import FMNIST, labelled_batches, load_images
 
 MIN_SCALE = 1e-5
 
@@ -123,8 +123,7 @@ def main():
         return check_against_run(a.check, a.data_dir)
     torch.manual_seed(0)
     device = torch.device(a.device)
-    images, labels = load_images(a.batch * 8, a.data_dir)
-    batches = [(x.to(device), y.to(device)) for x, y in zip(images.split(a.batch), labels.split(a.batch))]
+    batches = labelled_batches(a.batch, a.data_dir, device)
     model = ProbPsenn().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=0.001)
 

@@ -43,6 +43,12 @@ def load_images(n, data_dir=FMNIST, split="train"):
     return torch.from_numpy(images.astype(np.float32) / 255.0), torch.from_numpy(labels.astype(np.int64))
 
 
+def labelled_batches(batch, data_dir, device, count=8):
+    """The first count batches of the training set as (images, labels) pairs on device."""
+    images, labels = load_images(batch * count, data_dir)
+    return [(x.to(device), y.to(device)) for x, y in zip(images.split(batch), labels.split(batch))]
+
+
 def protonet_loss(logits, d, r, x, y):
     """20 CE + R + R1 + R2 (Li et al. 2018 with the paper's weights), as glassbox's ProtoNet loss."""
     return (20 * F.cross_entropy(logits, y) + (r - x).pow(2).sum((1, 2, 3)).mean()
