@@ -9,5 +9,6 @@
 #include "engine/nn/module.h"
 #include "engine/nn/normalization.h"
 #include "engine/nn/parameter.h"
+#include "engine/nn/pool.h"
 #include "engine/nn/sequential.h"
 #include "engine/nn/upsample.h"

@@ -318,6 +318,38 @@ TEST(Layers, SequentialFusesBatchNormWithTheActivationAfterIt) {
   EXPECT_EQ(two(input.clone().set_requires_grad()).grad_fn()->kind(), OpKind::batch_norm);
 }
 
+TEST(Layers, PoolingLayersAreThePoolingOpsWithPyTorchsDefaults) {
+  Generator gen(0);
+  const Tensor x = ops::randn({2, 3, 7, 7}, 0.0, 1.0, {}, &gen);
+  // The stride defaults to the kernel (torch.nn.MaxPool2d(2) halves the image, dropping the odd row).
+  nn::MaxPool2d halve(2);
+  EXPECT_EQ(halve.options.stride_h, 2);
+  EXPECT_EQ(halve(x).shape(), Shape({2, 3, 3, 3}));
+  nn::MaxPool2d overlapping(3, 2, 1);
+  const Tensor expected = ops::max_pool2d(x, nn::square_pool(3, 2, 1));
+  EXPECT_EQ(overlapping(x).shape(), Shape({2, 3, 4, 4}));
+  EXPECT_EQ(overlapping(x).to_vector<float>(), expected.to_vector<float>());
+  nn::AvgPool2d average(2);
+  EXPECT_EQ(average(x).to_vector<float>(), ops::avg_pool2d(x, nn::square_pool(2)).to_vector<float>());
+  EXPECT_EQ(overlapping.num_parameters(), 0);
+  // In a Sequential stack the gradient reaches the layer before the pooling.
+  nn::Sequential net{std::make_shared<nn::Conv2d>(3, 4, 3, nn::Conv2dOptions{.padding = 1}, &gen),
+                     std::make_shared<nn::ReLU>(), std::make_shared<nn::MaxPool2d>(2),
+                     std::make_shared<nn::AvgPool2d>(3), std::make_shared<nn::Flatten>()};
+  const Tensor out = net(x);
+  EXPECT_EQ(out.shape(), Shape({2, 4}));
+  ops::sum(out).backward();
+  const Tensor weight_grad = net.parameters()[0].grad();
+  ASSERT_TRUE(weight_grad.defined());
+  EXPECT_GT(ops::sum(ops::abs(weight_grad)).item(), 0.0);
+  EXPECT_NE(error_of([] { nn::MaxPool2d(0); }).find("MaxPool2d: kernel 0x0"), std::string::npos);
+  EXPECT_NE(error_of([] { nn::AvgPool2d(2, 2, -1); }).find("AvgPool2d"), std::string::npos);
+  EXPECT_NE(error_of([] {
+              nn::MaxPool2d(2)(Tensor::zeros({3, 7, 7}));
+            }).find("MaxPool2d: expected input [N, C, H, W]"),
+            std::string::npos);
+}
+
 TEST(Layers, DropoutIsIdentityInEval) {
   Generator gen(5);
   nn::Dropout drop(0.5, &gen);
