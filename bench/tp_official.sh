@@ -7,7 +7,8 @@
 # (TASK: reverse, hist, double_hist, sort, most_freq, dyck1, dyck2 or induction; EPOCHS defaults to the
 # config's.) Needs Debian's python3-torch, python3-pandas, python3-tqdm and python3-sklearn. Modules the
 # code imports but never calls here (einops' two rearranges aside) are replaced by small stand-ins
-# written to a temporary folder; the code itself runs unchanged. One thread unless OMP_NUM_THREADS says.
+# written to a temporary folder; the code itself runs unchanged. One thread unless OMP_NUM_THREADS says;
+# DEVICE=cuda runs it on a GPU, PYTHON=python3 picks another interpreter than /usr/bin/python3.
 set -euo pipefail
 usage="usage: bench/tp_official.sh CODE TASK [SEED] [EPOCHS] [OUT]"
 CODE="$(cd "${1:?$usage}" && pwd)"
@@ -66,7 +67,7 @@ common=(--dataset "$TASK" --dataset_size 20000 --n_epochs "$EPOCHS" --batch_size
   --sample_fn gumbel_soft --tau_init 3.0 --tau_end 0.01 --tau_schedule geomspace --n_vars_cat 1 --n_vars_num 1
   --n_layers "$(key layers 3)" --n_heads_cat "$(key cat_heads 4)" --n_heads_num "$(key num_heads 4)"
   --n_cat_mlps "$(key cat_mlps 2)" --n_num_mlps "$(key num_mlps 2)" --attention_type cat --rel_pos_bias fixed
-  --one_hot_embed --count_only --selector_width 0 --seed "$SEED" --unique 1 --device cpu --output_dir "$OUT")
+  --one_hot_embed --count_only --selector_width 0 --seed "$SEED" --unique 1 --device "${DEVICE:-cpu}" --output_dir "$OUT")
 case "$TASK" in
   induction) # scripts/induction.sh
     task_args=(--vocab_size 10 --min_length 9 --max_length 9 --unembed_mask 0 --autoregressive) ;;
@@ -78,4 +79,4 @@ case "$TASK" in
     task_args=(--vocab_size "$(key vocab_size 8)" --min_length 1 --max_length "$n" --d_var "$n" --dropout 0.0
       --mlp_vars_in 2 --d_mlp 64) ;;
 esac
-OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" PYTHONPATH="$CODE:$stubs" /usr/bin/python3 "$stubs/timed_run.py" "${common[@]}" "${task_args[@]}"
+OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" PYTHONPATH="$CODE:$stubs" "${PYTHON:-/usr/bin/python3}" "$stubs/timed_run.py" "${common[@]}" "${task_args[@]}"
