@@ -169,9 +169,11 @@ std::string emit_python(const Program& p, const std::string& source) {
       << "Call run(tokens) with the input as strings, \"<s>\" first; it returns one label per position.\n"
       << "\"\"\"\n\nN_CTX = " << p.n_ctx << "\nCAUSAL = " << (p.causal ? "True" : "False") << "\nCLASSES = [";
   for (size_t c = 0; c < p.classes.size(); ++c) out << (c ? ", " : "") << quoted(p.classes[c]);
-  out << "]\nMASKED_CLASSES = {";
-  for (size_t c = 0; c < p.masked_classes.size(); ++c) out << (c ? ", " : "") << p.masked_classes[c];
-  out << "}  # never predicted\n" << kHelpers;
+  out << "]\nMASKED_CLASSES = ";
+  if (p.masked_classes.empty()) out << "set()";  // `{}` would be an empty dict
+  for (size_t c = 0; c < p.masked_classes.size(); ++c)
+    out << (c ? ", " : "{") << p.masked_classes[c] << (c + 1 == p.masked_classes.size() ? "}" : "");
+  out << "  # never predicted\n" << kHelpers;
 
   for (int64_t l = 0; l < p.layers; ++l) {
     out << "\n\n# Layer " << l << "\n";

@@ -395,6 +395,19 @@ TEST(TransformerPrograms, HandSetInductionCircuitIsExact) {
   set_induction_circuit(model, data.train, true, true);
   SequenceAccuracy acc = argmax_accuracy(model, data.test);
   EXPECT_EQ(acc.token, 1.0) << acc.tokens << " tokens";
+
+  // <unk> is a class here, so no class is masked: the Python program's empty set must be a set
+  // (`{}` is a dict), and the program must agree with the model.
+  Program program = extract_program(model, "induction", data.train.vocab, data.train.labels);
+  const std::string python = emit_python(program, "test");
+  EXPECT_NE(python.find("MASKED_CLASSES = set()  # never predicted"), std::string::npos);
+  if (have_command("python3")) {
+    TempDir dir;
+    const std::string path = (dir.path() / "program.py").string();
+    std::ofstream(path) << python;
+    VerifyReport r = verify_program(model, data.test, path);
+    EXPECT_EQ(r.agreeing, r.positions);
+  }
 }
 
 namespace {
