@@ -1,7 +1,6 @@
 #include "engine/nn/pool.h"
 
 #include <stdexcept>
-#include <string>
 #include <utility>
 
 namespace glassbox::nn {
@@ -15,12 +14,7 @@ ops::Pool2dOptions square_pool(int64_t kernel, int64_t stride, int64_t padding) 
 }
 
 Pool2d::Pool2d(std::string name, PoolOp op, const ops::Pool2dOptions& o) : options(o), name_(std::move(name)), op_(op) {
-  // The op checks each input against these; here only what no input could make right.
-  if (o.kernel_h < 1 || o.kernel_w < 1 || o.stride_h < 1 || o.stride_w < 1 || o.padding_h < 0 || o.padding_w < 0)
-    throw std::invalid_argument(name_ + ": kernel " + std::to_string(o.kernel_h) + "x" + std::to_string(o.kernel_w) +
-                                ", stride " + std::to_string(o.stride_h) + "x" + std::to_string(o.stride_w) +
-                                " must be positive and padding " + std::to_string(o.padding_h) + "x" +
-                                std::to_string(o.padding_w) + " not negative");
+  ops::check_pool_window(name_, o);  // at construction, as well as on each input in the op
 }
 
 Tensor Pool2d::forward(const Tensor& x) {

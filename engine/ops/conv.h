@@ -1,6 +1,7 @@
 #pragma once
 // Convolution, normalisation, pooling and resampling on NCHW tensors.
 #include <optional>
+#include <string>
 
 #include "engine/tensor.h"
 
@@ -66,6 +67,8 @@ struct Pool2dOptions {
 };
 /// x [N, C, H, W] -> [N, C, (H + 2*padding_h - kernel_h)/stride_h + 1, ...] (floor); padding
 /// at most half the kernel. max_pool2d sends each window's gradient to its (first) maximum.
+/// Throws, naming `who`, unless kernel and stride are >= 1 and padding is >= 0 and at most half the kernel.
+void check_pool_window(const std::string& who, const Pool2dOptions& opt);
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& opt);
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& opt);
 

@@ -11,6 +11,16 @@ namespace glassbox::ops {
 
 using Grads = std::vector<Tensor>;
 
+void check_pool_window(const std::string& who, const Pool2dOptions& opt) {
+  // As PyTorch: padding beyond half the window would create windows of padding only.
+  if (opt.kernel_h < 1 || opt.kernel_w < 1 || opt.stride_h < 1 || opt.stride_w < 1 || opt.padding_h < 0 ||
+      opt.padding_w < 0 || 2 * opt.padding_h > opt.kernel_h || 2 * opt.padding_w > opt.kernel_w)
+    throw std::invalid_argument(who + ": kernel " + std::to_string(opt.kernel_h) + "x" + std::to_string(opt.kernel_w) +
+                                " and stride " + std::to_string(opt.stride_h) + "x" + std::to_string(opt.stride_w) +
+                                " must be >= 1, and padding " + std::to_string(opt.padding_h) + "x" +
+                                std::to_string(opt.padding_w) + " >= 0 and at most half the kernel");
+}
+
 namespace {
 
 /// Checks x and the window; returns the kernel parameters and fills the output size.
@@ -19,13 +29,7 @@ kernels::Conv2dParams pool_params(const char* op, const Tensor& x, const Pool2dO
     throw std::invalid_argument(std::string(op) + ": expected x [N, C, H, W], got " +
                                 (x.defined() ? x.shape().str() : std::string("an undefined tensor")));
   check_floating(x, op);
-  if (opt.kernel_h < 1 || opt.kernel_w < 1 || opt.stride_h < 1 || opt.stride_w < 1)
-    throw std::invalid_argument(std::string(op) + ": kernel and stride must be >= 1");
-  // As PyTorch: padding beyond half the window would create windows of padding only.
-  if (opt.padding_h < 0 || opt.padding_w < 0 || 2 * opt.padding_h > opt.kernel_h || 2 * opt.padding_w > opt.kernel_w)
-    throw std::invalid_argument(std::string(op) + ": padding (" + std::to_string(opt.padding_h) + ", " +
-                                std::to_string(opt.padding_w) + ") must be >= 0 and at most half the kernel (" +
-                                std::to_string(opt.kernel_h) + ", " + std::to_string(opt.kernel_w) + ")");
+  check_pool_window(op, opt);
   const int64_t out_h = (x.size(2) + 2 * opt.padding_h - opt.kernel_h) / opt.stride_h + 1;
   const int64_t out_w = (x.size(3) + 2 * opt.padding_w - opt.kernel_w) / opt.stride_w + 1;
   if (x.size(2) + 2 * opt.padding_h < opt.kernel_h || x.size(3) + 2 * opt.padding_w < opt.kernel_w)
