@@ -9,11 +9,9 @@
 // Exits 0 when the reloaded model agrees with the trained one on every test image and the test
 // accuracy is at least P (default 0), 1 otherwise, and 2 on a usage error.
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <numeric>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -22,62 +20,24 @@
 #include "engine/nn/nn.h"
 #include "engine/optim/adam.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "trainers/config.h"
 #include "trainers/data/data_loader.h"
 
 using namespace glassbox;
 
 namespace {
 
-struct Options {
-  int64_t epochs = 2;
-  int64_t train_images = 0;  // 0: all 60,000
-  int threads = 0;           // 0: every core
-  std::string data_dir;      // empty: where `./run` puts Fashion-MNIST
-  std::string out = "fashion_mnist_cnn.safetensors";
-  double min_accuracy = 0;
-};
-
-// The whole of `value` as a number, or an error naming the flag.
-double number(const std::string& flag, const std::string& value) {
-  size_t used = 0;
-  double x = 0;
-  try {
-    x = std::stod(value, &used);
-  } catch (const std::logic_error&) {
-  }
-  if (used == 0 || used != value.size()) throw std::invalid_argument(flag + ": not a number: " + value);
-  return x;
-}
-
-int64_t whole_number(const std::string& flag, const std::string& value, int64_t lowest) {
-  const double x = number(flag, value);
-  if (x != double(int64_t(x)) || x < double(lowest))
-    throw std::invalid_argument(flag + " must be a whole number >= " + std::to_string(lowest) + ", got " + value);
-  return int64_t(x);
-}
-
-Options parse(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value (or is not an option)");
-    const std::string value = argv[++i];
-    if (flag == "--epochs")
-      o.epochs = whole_number(flag, value, 1);
-    else if (flag == "--train-images")
-      o.train_images = whole_number(flag, value, 0);
-    else if (flag == "--threads")
-      o.threads = int(whole_number(flag, value, 0));
-    else if (flag == "--data-dir")
-      o.data_dir = value;
-    else if (flag == "--out")
-      o.out = value;
-    else if (flag == "--min-accuracy")
-      o.min_accuracy = number(flag, value);
-    else
-      throw std::invalid_argument("unknown option " + flag);
-  }
-  return o;
+// The program's flags, checked as the CLI checks a model's keys (types, ranges, the flag named
+// in every error): --epochs 2, --train-images 3000, ... (dashes read as underscores).
+ConfigSchema flags() {
+  ConfigSchema s;
+  s.add("epochs", ConfigType::integer, "2", "passes over the training images").at_least(1);
+  s.add("train_images", ConfigType::integer, "0", "the first N training images (0: all 60,000)").at_least(0);
+  s.add("threads", ConfigType::integer, "0", "CPU threads (0: every core)").at_least(0);
+  s.add("data_dir", ConfigType::text, "", "Fashion-MNIST's IDX files (empty: where ./run puts them)");
+  s.add("out", ConfigType::text, "fashion_mnist_cnn.safetensors", "where the weights are saved");
+  s.add("min_accuracy", ConfigType::real, "0", "the test accuracy (0-1) below which the program fails");
+  return s;
 }
 
 // conv 1->16 / 16->32 (3x3, padding 1) each with batch norm, ReLU and 2x2 max pooling, then a
@@ -120,14 +80,15 @@ double accuracy(const std::vector<int64_t>& predictions, const data::ImageDatase
   return double(right) / double(labels.size());
 }
 
-int run(const Options& o) {
-  if (o.threads > 0) kernels::set_cpu_threads(o.threads);
-  data::ImageDataset train = data::load_dataset("fashion-mnist", data::Split::train, o.data_dir);
-  const data::ImageDataset test = data::load_dataset("fashion-mnist", data::Split::test, o.data_dir);
-  if (o.train_images > 0 && o.train_images < train.size()) {
-    std::vector<int64_t> first(size_t(o.train_images));
+int run(const Config& o) {
+  if (const int64_t threads = o.get_int("threads"); threads > 0) kernels::set_cpu_threads(int(threads));
+  const std::string data_dir = o.get_string("data_dir"), out = o.get_string("out");
+  data::ImageDataset train = data::load_dataset("fashion-mnist", data::Split::train, data_dir);
+  const data::ImageDataset test = data::load_dataset("fashion-mnist", data::Split::test, data_dir);
+  if (const int64_t n = o.get_int("train_images"); n > 0 && n < train.size()) {
+    std::vector<int64_t> first(static_cast<size_t>(n));
     std::iota(first.begin(), first.end(), 0);
-    train = train.subset(first, "[:" + std::to_string(o.train_images) + "]");
+    train = train.subset(first, "[:" + std::to_string(n) + "]");
   }
 
   Generator gen(0);
@@ -137,7 +98,7 @@ int run(const Options& o) {
   std::printf("CNN with %lld parameters, %lld training images, batch 64, Adam lr 1e-3\n",
               static_cast<long long>(net->num_parameters()), static_cast<long long>(train.size()));
 
-  for (int64_t epoch = 0; epoch < o.epochs; ++epoch) {
+  for (int64_t epoch = 0, epochs = o.get_int("epochs"); epoch < epochs; ++epoch) {
     double loss_sum = 0;
     for (int64_t b = 0; b < loader.num_batches(); ++b) {
       const data::Batch batch = loader.batch(epoch, b);
@@ -153,31 +114,29 @@ int run(const Options& o) {
 
   // Save, then load into a model built from another seed: only the file can make them agree.
   const std::vector<int64_t> trained = predict(*net, test);
-  io::save_safetensors(net->state_dict(), o.out, {{"model", "fashion_mnist_cnn"}});
+  io::save_safetensors(net->state_dict(), out, {{"model", "fashion_mnist_cnn"}});
   Generator other(1);
   auto reloaded = make_cnn(other);
-  reloaded->load_state_dict(io::load_safetensors(o.out));
+  reloaded->load_state_dict(io::load_safetensors(out));
   const bool same = predict(*reloaded, test) == trained;
   const double acc = accuracy(trained, test);
-  std::printf("saved %s (%lld bytes); the reloaded model %s\n", o.out.c_str(),
-              static_cast<long long>(std::filesystem::file_size(o.out)),
+  std::printf("saved %s (%lld bytes); the reloaded model %s\n", out.c_str(),
+              static_cast<long long>(std::filesystem::file_size(out)),
               same ? "predicts every test image as the trained one does" : "DISAGREES with the trained one");
-  if (acc < o.min_accuracy)
-    std::printf("test accuracy %.2f%% is under the asked-for %.2f%%\n", 100 * acc, 100 * o.min_accuracy);
-  return same && acc >= o.min_accuracy ? 0 : 1;
+  const double min_accuracy = o.get_double("min_accuracy");
+  if (acc < min_accuracy)
+    std::printf("test accuracy %.2f%% is under the asked-for %.2f%%\n", 100 * acc, 100 * min_accuracy);
+  return same && acc >= min_accuracy ? 0 : 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options options;
+  Config options(flags());
   try {
-    options = parse(argc, argv);
+    options.apply_overrides(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const std::exception& e) {
-    std::fprintf(stderr,
-                 "fashion_mnist_cnn: %s\nusage: fashion_mnist_cnn [--epochs N] [--train-images N] [--threads T] "
-                 "[--data-dir DIR] [--out FILE] [--min-accuracy P]\n",
-                 e.what());
+    std::fprintf(stderr, "fashion_mnist_cnn: %s\nflags:\n%s", e.what(), describe_keys(options.schema()).c_str());
     return 2;
   }
   try {
