@@ -170,9 +170,13 @@ std::string emit_python(const Program& p, const std::string& source) {
       << "\"\"\"\n\nN_CTX = " << p.n_ctx << "\nCAUSAL = " << (p.causal ? "True" : "False") << "\nCLASSES = [";
   for (size_t c = 0; c < p.classes.size(); ++c) out << (c ? ", " : "") << quoted(p.classes[c]);
   out << "]\nMASKED_CLASSES = ";
-  if (p.masked_classes.empty()) out << "set()";  // `{}` would be an empty dict
-  for (size_t c = 0; c < p.masked_classes.size(); ++c)
-    out << (c ? ", " : "{") << p.masked_classes[c] << (c + 1 == p.masked_classes.size() ? "}" : "");
+  if (p.masked_classes.empty()) {
+    out << "set()";  // `{}` would be an empty dict
+  } else {
+    out << "{";
+    for (size_t c = 0; c < p.masked_classes.size(); ++c) out << (c ? ", " : "") << p.masked_classes[c];
+    out << "}";
+  }
   out << "  # never predicted\n" << kHelpers;
 
   for (int64_t l = 0; l < p.layers; ++l) {
