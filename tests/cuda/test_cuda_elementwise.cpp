@@ -47,8 +47,8 @@ const std::vector<BinaryOp> kAllBinary = {
 kernels::Backend& cpu_backend() { return kernels::backend_for(Device::cpu()); }
 kernels::Backend& cuda_backend() { return kernels::backend_for(gpu()); }
 
-Tolerance exact() { return {0, 0}; }
-Tolerance tolerance_for(DType t) { return is_floating(t) ? testing::default_tolerance(t) : exact(); }
+using testing::exact;
+using testing::tolerance_for;
 
 bool unary_gives_bool(UnaryOp op) {
   switch (op) {

@@ -27,13 +27,13 @@ namespace glassbox {
 namespace {
 
 using testing::default_tolerance;
+using testing::exact;
 using testing::gpu;
 using testing::op_parity;
 using testing::random_input;
 using testing::same_values;
 using testing::Tolerance;
-
-const Tolerance kExact{0.0, 0.0};
+using testing::tolerance_for;
 
 /// An i64 tensor on the CPU.
 Tensor indices(const std::vector<int64_t>& v, const Shape& shape) {
@@ -58,8 +58,6 @@ Tensor values_of(DType dtype, const Shape& shape, uint64_t seed) {
     default: return random_input(shape, seed, DType::f64, false, -1000.0, 1000.0).to(dtype);
   }
 }
-
-Tolerance tolerance_for(DType dtype) { return is_floating(dtype) ? default_tolerance(dtype) : kExact; }
 
 const std::vector<DType> kAllDtypes = {DType::f32, DType::f64, DType::i64, DType::i32, DType::u8, DType::boolean};
 
@@ -202,7 +200,7 @@ TEST(CudaIndex, ScatterAddEveryDtypeWithDuplicates) {
   EXPECT_TRUE(op_parity(f, {big}, Tolerance{1e-9, 1e-9}));
   // Broadcast src (stride 0), as one_hot uses it.
   auto oh = [&](const std::vector<Tensor>& in) { return ops::one_hot(in[0], 10); };
-  EXPECT_TRUE(op_parity(oh, {random_indices({3, 17}, 10, 9)}, kExact));
+  EXPECT_TRUE(op_parity(oh, {random_indices({3, 17}, 10, 9)}, exact()));
 }
 
 TEST(CudaIndex, OutOfRangeIndicesThrowLikeTheCpu) {
@@ -230,7 +228,7 @@ TEST(CudaIndex, OutOfRangeIndicesThrowLikeTheCpu) {
   EXPECT_THROW(ops::index_select(empty_rows, 0, indices({5}, {1}).to(gpu())), std::out_of_range);
   // The device stays usable after the error.
   Tensor ok = ops::index_select(x, 0, indices({3, 0}, {2}).to(gpu()));
-  EXPECT_TRUE(same_values(ops::index_select(x.to(Device::cpu()), 0, indices({3, 0}, {2})), ok, kExact));
+  EXPECT_TRUE(same_values(ops::index_select(x.to(Device::cpu()), 0, indices({3, 0}, {2})), ok, exact()));
 }
 
 // ---- random numbers ---------------------------------------------------------------------
@@ -252,8 +250,8 @@ TEST(CudaRandom, UniformIsBitwiseTheCpus) {
         b.advance(c.offset);
         Tensor cpu = ops::rand({c.n}, lo, hi, {dt}, &a);
         Tensor cuda = ops::rand({c.n}, lo, hi, {dt, gpu()}, &b);
-        EXPECT_TRUE(same_values(cpu, cuda, kExact)) << dtype_name(dt) << " seed " << c.seed << " offset " << c.offset
-                                                    << " n " << c.n << " [" << lo << ", " << hi << ")";
+        EXPECT_TRUE(same_values(cpu, cuda, exact())) << dtype_name(dt) << " seed " << c.seed << " offset " << c.offset
+                                                     << " n " << c.n << " [" << lo << ", " << hi << ")";
         EXPECT_EQ(a.offset(), b.offset());
       }
     }
@@ -269,7 +267,7 @@ TEST(CudaRandom, UniformIntoStridedViewsFollowsRowMajorOrder) {
     Generator a(11), b(11);
     ops::uniform_(cpu_view, -1.0, 1.0, &a);
     ops::uniform_(gpu_view, -1.0, 1.0, &b);
-    EXPECT_TRUE(same_values(cpu_base, gpu_base, kExact)) << dtype_name(dt);
+    EXPECT_TRUE(same_values(cpu_base, gpu_base, exact())) << dtype_name(dt);
     Tensor cpu_n = Tensor::zeros({6, 9}, {dt}), gpu_n = Tensor::zeros({6, 9}, {dt, gpu()});
     Tensor cv = cpu_n.slice(1, 1, 9, 2), gv = gpu_n.slice(1, 1, 9, 2);
     ops::normal_(cv, 0.5, 2.0, &a);
@@ -310,7 +308,7 @@ TEST(CudaRandom, DropoutAndBernoulliMatchTheCpu) {
   EXPECT_TRUE(same_values(ops::dropout(x, 0.3, true, &a), ops::dropout(x.to(gpu()), 0.3, true, &b),
                           default_tolerance(DType::f32)));
   Tensor p = random_input({1001}, 4, DType::f64, false, 0.0, 1.0);
-  EXPECT_TRUE(same_values(ops::bernoulli(p, &a), ops::bernoulli(p.to(gpu()), &b), kExact));
+  EXPECT_TRUE(same_values(ops::bernoulli(p, &a), ops::bernoulli(p.to(gpu()), &b), exact()));
 }
 
 TEST(CudaRandom, MultinomialDrawsAreTheCpus) {
@@ -333,7 +331,7 @@ TEST(CudaRandom, MultinomialDrawsAreTheCpus) {
         b.advance(9);
         Tensor cpu = ops::multinomial(probs, samples, replacement, &a);
         Tensor cuda = ops::multinomial(probs.to(gpu()), samples, replacement, &b);
-        EXPECT_TRUE(same_values(cpu, cuda, kExact))
+        EXPECT_TRUE(same_values(cpu, cuda, exact()))
             << dtype_name(dt) << (replacement ? " with" : " without") << " replacement, " << c.rows << "x" << c.cats;
         EXPECT_EQ(a.offset(), b.offset());
       }
@@ -343,12 +341,12 @@ TEST(CudaRandom, MultinomialDrawsAreTheCpus) {
     Generator a(3), b(3);
     Tensor pt = probs.mT();  // [6, 40], non-contiguous
     EXPECT_TRUE(same_values(ops::multinomial(pt, 40, false, &a), ops::multinomial(probs.to(gpu()).mT(), 40, false, &b),
-                            kExact));
+                            exact()));
     EXPECT_TRUE(same_values(ops::multinomial(pt, 500, true, &a), ops::multinomial(probs.to(gpu()).mT(), 500, true, &b),
-                            kExact));
+                            exact()));
     // One-dimensional probs.
     Tensor p1 = random_input({9}, 13, DType::f64, false, 0.0, 1.0).to(dt);
-    EXPECT_TRUE(same_values(ops::multinomial(p1, 4, false, &a), ops::multinomial(p1.to(gpu()), 4, false, &b), kExact));
+    EXPECT_TRUE(same_values(ops::multinomial(p1, 4, false, &a), ops::multinomial(p1.to(gpu()), 4, false, &b), exact()));
   }
 }
 

@@ -21,19 +21,17 @@ namespace glassbox {
 namespace {
 
 using testing::default_tolerance;
+using testing::exact;
 using testing::gpu;
 using testing::op_parity;
 using testing::random_input;
 using testing::same_values;
 using testing::Tolerance;
+using testing::tolerance_for;
 using Fn = testing::TensorFn;
 
 const double kNan = std::numeric_limits<double>::quiet_NaN();
 const double kInf = std::numeric_limits<double>::infinity();
-
-/// Exact agreement, for integer results and indices.
-Tolerance exact() { return {0, 0}; }
-Tolerance tolerance_for(DType t) { return is_floating(t) ? default_tolerance(t) : exact(); }
 
 const std::vector<DType> kFloating = {DType::f32, DType::f64};
 const std::vector<DType> kNumeric = {DType::f32, DType::f64, DType::i64, DType::i32, DType::u8};

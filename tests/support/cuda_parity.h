@@ -47,6 +47,10 @@ struct Tolerance {
 inline Tolerance f32_tolerance() { return {1e-4, 1e-5}; }
 inline Tolerance f64_tolerance() { return {1e-10, 1e-12}; }
 inline Tolerance default_tolerance(DType t) { return t == DType::f64 ? f64_tolerance() : f32_tolerance(); }
+/// Exact agreement, for integer and boolean results and for indices.
+inline Tolerance exact() { return {0, 0}; }
+/// The float tolerance of `t`, or exact agreement for integer and boolean dtypes.
+inline Tolerance tolerance_for(DType t) { return is_floating(t) ? default_tolerance(t) : exact(); }
 
 /// Same shape, dtype and (within tolerance) values; `cuda_result` must live on a GPU.
 inline ::testing::AssertionResult same_values(const Tensor& cpu_result, const Tensor& cuda_result, Tolerance tol) {
