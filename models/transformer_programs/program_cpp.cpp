@@ -12,24 +12,9 @@ namespace {
 
 using namespace emit;
 
-std::string quoted(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 // Text-valued categorical variables are std::string, the others int.
 std::string type_of(const ProgramVariable& v) { return !v.numerical && v.text_values ? "std::string" : "int"; }
 std::string param_type(const ProgramVariable& v) { return type_of(v) == "int" ? "int" : "const std::string&"; }
-
-std::string literal(const ProgramVariable& v, int64_t value) {
-  if (v.numerical) return std::to_string(value);
-  const std::string& label = v.labels[size_t(value)];
-  return v.text_values ? quoted(label) : label;
-}
 
 const char* kHelpers = R"CPP(
 static double position_bias(int i, int j) {

@@ -88,6 +88,21 @@ MlpTable mlp_table(const Program& p, const ProgramMlp& m) {
   return t;
 }
 
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string literal(const ProgramVariable& v, int64_t value) {
+  if (v.numerical) return std::to_string(value);
+  const std::string& label = v.labels[size_t(value)];
+  return v.text_values ? quoted(label) : label;
+}
+
 std::string exact_double(double v) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%.17g", v);

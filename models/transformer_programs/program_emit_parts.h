@@ -40,6 +40,11 @@ MlpTable mlp_table(const Program& p, const ProgramMlp& m);
 /// Input `which` (0 or 1) of an MLP.
 const ProgramVariable& mlp_input(const Program& p, const ProgramMlp& m, int which);
 
+/// `s` in double quotes with '"' and '\\' escaped: a string literal in Python and in C++ alike.
+std::string quoted(const std::string& s);
+/// The literal of one of `v`'s values: the number, the quoted label of a text-valued variable, or the bare label.
+std::string literal(const ProgramVariable& v, int64_t value);
+
 /// A double that reads back exactly (17 significant digits).
 std::string exact_double(double v);
 

@@ -13,21 +13,6 @@ namespace {
 
 using namespace emit;
 
-std::string quoted(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string literal(const ProgramVariable& v, int64_t value) {
-  if (v.numerical) return std::to_string(value);
-  const std::string& label = v.labels[size_t(value)];
-  return v.text_values ? quoted(label) : label;
-}
-
 const char* kHelpers = R"PY(
 def position_bias(i, j):
     """The model's fixed attention bias for query i and key j: among matching keys the
