@@ -6,8 +6,8 @@
 #   bench/tp_official.sh CODE TASK [SEED] [EPOCHS] [OUT]
 # (TASK: reverse, hist, double_hist, sort, most_freq, dyck1, dyck2 or induction; EPOCHS defaults to the
 # config's.) Needs Debian's python3-torch, python3-pandas, python3-tqdm and python3-sklearn. Modules the
-# code imports but never calls here (einops' two rearranges aside) are replaced by small stand-ins
-# written to a temporary folder; the code itself runs unchanged. One thread unless OMP_NUM_THREADS says;
+# code imports but never calls here (einops' two rearranges aside) are replaced by the stand-ins in
+# bench/tp_official_stubs; the code itself runs unchanged. One thread unless OMP_NUM_THREADS says;
 # DEVICE=cuda runs it on a GPU, PYTHON=python3 picks another interpreter than /usr/bin/python3.
 set -euo pipefail
 usage="usage: bench/tp_official.sh CODE TASK [SEED] [EPOCHS] [OUT]"
@@ -21,29 +21,13 @@ key() { local v; v="$(sed -n "s/^$1 *= *\([^ #]*\).*/\1/p" "$CONFIG" | tail -1)"
 SEED="${3:-$(key seed 0)}"
 EPOCHS="${4:-$(key epochs 250)}"
 OUT="${5:-$PWD/tp-official-$TASK-s$SEED}"
-stubs="$(mktemp -d)"
-trap 'rm -rf "$stubs"' EXIT
-mkdir -p "$stubs/gensim" "$stubs/nltk" "$stubs/datasets" "$stubs/seqeval"
-cat > "$stubs/einops.py" <<'PY'
-def rearrange(t, pattern):  # the two patterns src/models/programs.py uses
-    if pattern == "a b c d -> a d (b c)":
-        a, b, c, d = t.shape
-        return t.permute(0, 3, 1, 2).reshape(a, d, b * c)
-    if pattern == "b i q h -> b q (i h)":
-        b, i, q, h = t.shape
-        return t.permute(0, 2, 1, 3).reshape(b, q, i * h)
-    raise NotImplementedError(pattern)
-PY
-touch "$stubs/gensim/__init__.py" "$stubs/gensim/downloader.py" "$stubs/nltk/__init__.py" "$stubs/datasets/__init__.py" \
-  "$stubs/seqeval/__init__.py"
-echo "def word_tokenize(s): return s.split()" > "$stubs/nltk/tokenize.py"
-printf 'def _unused(*a, **k): raise NotImplementedError\nprecision_score = recall_score = f1_score = _unused\n' > "$stubs/seqeval/metrics.py"
-echo "IOB2 = None" > "$stubs/seqeval/scheme.py"
-printf 'class FileMode:\n    def __init__(self, **k): pass\ndef format_str(s, mode=None): return s\n' > "$stubs/black.py"
+stubs="$(cd "$(dirname "$0")" && pwd)/tp_official_stubs"  # packages the code imports but never calls here
+launcher="$(mktemp -d)"
+trap 'rm -rf "$launcher"' EXIT
 # The launcher times the training steps (the median gap between optimizer steps: forward, backward,
 # update and batching; the code's per-epoch scoring of the train and val splits falls between epochs
 # and out of the median), for comparison with `glassbox bench transformer_program`.
-cat > "$stubs/timed_run.py" <<'PY'
+cat > "$launcher/timed_run.py" <<'PY'
 import atexit, runpy, statistics, sys, time
 import torch
 stamps = []
@@ -79,4 +63,4 @@ case "$TASK" in
     task_args=(--vocab_size "$(key vocab_size 8)" --min_length 1 --max_length "$n" --d_var "$n" --dropout 0.0
       --mlp_vars_in 2 --d_mlp 64) ;;
 esac
-OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" PYTHONPATH="$CODE:$stubs" "${PYTHON:-/usr/bin/python3}" "$stubs/timed_run.py" "${common[@]}" "${task_args[@]}"
+OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" PYTHONPATH="$CODE:$stubs" "${PYTHON:-/usr/bin/python3}" "$launcher/timed_run.py" "${common[@]}" "${task_args[@]}"

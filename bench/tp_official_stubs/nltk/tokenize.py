@@ -1,0 +1,2 @@
+def word_tokenize(s):
+    return s.split()

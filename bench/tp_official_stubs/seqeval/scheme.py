@@ -1,0 +1,1 @@
+IOB2 = None
