@@ -87,6 +87,7 @@ Tensor TransformerProgram::param(const Tensor& p) const { return compute_dtype()
 Tensor TransformerProgram::choose(const Tensor& logits) const {
   if (mode_ == ChoiceMode::argmax)
     return ops::one_hot_in_range(ops::argmax(logits.detach(), -1), logits.size(-1), logits.dtype());
+  if (mode_ == ChoiceMode::softmax) return ops::softmax(ops::mul(logits, 1.0 / tau_), -1);
   return ops::gumbel_softmax(logits, tau_, false, -1);
 }
 

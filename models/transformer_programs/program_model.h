@@ -42,8 +42,10 @@ struct VariableInfo {
 };
 
 /// How every relaxed choice is taken: Gumbel-softmax samples at temperature tau
-/// (training) or the argmax, ties to the first index (the discrete model).
-enum class ChoiceMode { gumbel, argmax };
+/// (training), the argmax, ties to the first index (the discrete model), or the softmax
+/// at temperature tau without noise (the paper's code's sample_fn = softmax: a
+/// deterministic relaxation, which the tests compare with that code's numbers).
+enum class ChoiceMode { gumbel, argmax, softmax };
 
 struct ProgramForward {
   Tensor logits;     // [B, T, C]; masked classes at -1e30

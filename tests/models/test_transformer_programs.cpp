@@ -22,6 +22,7 @@
 #include "models/transformer_programs/program.h"
 #include "models/transformer_programs/program_emit.h"
 #include "models/transformer_programs/program_task.h"
+#include "tests/support/fixture_compare.h"
 #include "tests/support/gradcheck.h"
 #include "tests/support/module_compare.h"
 #include "tests/support/temp_dir.h"
@@ -148,6 +149,66 @@ TEST(TransformerPrograms, RelaxedAttentionGradients) {
         return numerical_attention(soft(in[0]), soft(in[1]), soft(in[2]), mask, in[3]);
       },
       {grad_input({H, B, T, k}, 5), grad_input({H, B, T, k}, 6), grad_input({H, k, k}, 7), grad_input({H, B, T, 1}, 8)}));
+}
+
+// The paper's own code (princeton-nlp/TransformerPrograms) built three small models and
+// recorded, for a batch of its data, the relaxed model's logits, loss and gradients
+// (tests/fixtures/make_tp_official_reference.py; its noise-free relaxation, sample_fn =
+// softmax, keeps them deterministic). Given the same weights, glassbox's model must
+// compute the same numbers: every part of the relaxed forward (reads, predicates,
+// position bias, attention temperature, numerical heads, MLPs, class mask, loss) and its
+// backward. (The BOS default acts only when no key matches, which relaxed scores never
+// do exactly; the argmax model's is checked by ArgmaxAttentionTieBreaks here and against
+// the paper's code by bench/tp_official_parity.py.) The fixture is float32; glassbox
+// runs in double here.
+TEST(TransformerPrograms, RelaxedModelMatchesThePapersCode) {
+  using glassbox::testing::fixture_tensor;
+  using glassbox::testing::matches_fixture;
+  const nlohmann::json reference = glassbox::testing::load_fixture("tp_official_reference.json");
+  for (const auto& c : reference.at("cases")) {
+    SCOPED_TRACE(c.at("name").get<std::string>());
+    const auto& o = c.at("options");
+    TransformerProgramOptions options;
+    options.vocab_size = o.at("vocab_size");
+    options.num_classes = o.at("num_classes");
+    options.n_ctx = o.at("n_ctx");
+    options.k = o.at("k");
+    options.layers = o.at("layers");
+    options.cat_heads = o.at("cat_heads");
+    options.num_heads = o.at("num_heads");
+    options.cat_mlps = o.at("cat_mlps");
+    options.num_mlps = o.at("num_mlps");
+    options.d_mlp = o.at("d_mlp");
+    options.causal = o.at("causal");
+    options.masked_classes = o.at("masked_classes").get<std::vector<int64_t>>();
+    Generator init(0);
+    TransformerProgram model(options, init);
+    nn::StateDict weights;
+    for (const auto& [name, value] : c.at("weights").items()) weights[name] = fixture_tensor(value, DType::f32);
+    model.load_state_dict(weights);  // strict: the fixture names every parameter
+    model.set_mode(ChoiceMode::softmax);
+    model.set_temperature(c.at("tau"));
+    model.set_double_precision(true);
+
+    auto ids = [](const nlohmann::json& rows) {
+      const auto v = rows.get<std::vector<std::vector<int64_t>>>();
+      std::vector<int64_t> flat;
+      for (const auto& row : v) flat.insert(flat.end(), row.begin(), row.end());
+      return Tensor::from_vector(flat, {int64_t(v.size()), int64_t(v[0].size())}, {DType::i64});
+    };
+    const Tensor tokens = ids(c.at("tokens"));
+    const Tensor logits = model.forward(tokens).logits;
+    // The fixture's padded positions are zero (see the script).
+    const Tensor unpadded = ops::ne(tokens, 0.0).to(DType::f64).unsqueeze(-1);
+    EXPECT_TRUE(matches_fixture(ops::mul(logits.detach(), unpadded), c.at("logits"), 1e-4, 1e-4));
+    const Tensor loss = TransformerProgram::loss(logits, ids(c.at("targets")));
+    EXPECT_NEAR(loss.item(), c.at("loss").get<double>(), 1e-5);
+    loss.backward();
+    for (const auto& [name, p] : model.named_parameters()) {
+      SCOPED_TRACE(name);
+      EXPECT_TRUE(matches_fixture(p.grad(), c.at("grads").at(name), 1e-5, 1e-3));
+    }
+  }
 }
 
 TEST(TransformerPrograms, TemperatureFallsAtEveryStep) {
