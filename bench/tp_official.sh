@@ -9,6 +9,8 @@
 # code imports but never calls here (einops' two rearranges aside) are replaced by the stand-ins in
 # bench/tp_official_stubs; the code itself runs unchanged. One thread unless OMP_NUM_THREADS says;
 # DEVICE=cuda runs it on a GPU, PYTHON=python3 picks another interpreter than /usr/bin/python3.
+# OUT gets the code's results.csv, output.log and, with --save, model.pt: the trained weights, which
+# bench/tp_official_import.py OUT RUN turns into a glassbox run (compile, eval, export).
 set -euo pipefail
 usage="usage: bench/tp_official.sh CODE TASK [SEED] [EPOCHS] [OUT]"
 CODE="$(cd "${1:?$usage}" && pwd)"
@@ -51,7 +53,7 @@ common=(--dataset "$TASK" --dataset_size 20000 --n_epochs "$EPOCHS" --batch_size
   --sample_fn gumbel_soft --tau_init 3.0 --tau_end 0.01 --tau_schedule geomspace --n_vars_cat 1 --n_vars_num 1
   --n_layers "$(key layers 3)" --n_heads_cat "$(key cat_heads 4)" --n_heads_num "$(key num_heads 4)"
   --n_cat_mlps "$(key cat_mlps 2)" --n_num_mlps "$(key num_mlps 2)" --attention_type cat --rel_pos_bias fixed
-  --one_hot_embed --count_only --selector_width 0 --seed "$SEED" --unique 1 --device "${DEVICE:-cpu}" --output_dir "$OUT")
+  --one_hot_embed --count_only --selector_width 0 --seed "$SEED" --unique 1 --save --device "${DEVICE:-cpu}" --output_dir "$OUT")
 case "$TASK" in
   induction) # scripts/induction.sh
     task_args=(--vocab_size 10 --min_length 9 --max_length 9 --unembed_mask 0 --autoregressive) ;;
