@@ -34,22 +34,26 @@ def is_causal(task):
     return task in ("induction", "dyck1", "dyck2")
 
 
-def dataset(data_utils, config, dataset_size=None):
-    """(idx_w, w_idx, idx_t, t_idx, X_train, Y_train, X_test, Y_test) for the config's task and seed."""
+def dataset(data_utils, config):
+    """(idx_w, w_idx, idx_t, t_idx, X_train, Y_train, X_test, Y_test) for the config's task, size and seed."""
     args, _ = data_arguments(config)
     (_, _, _, idx_w, w_idx, idx_t, t_idx, x_train, y_train, x_test, y_test, _, _) = data_utils.get_dataset(
-        name=config["task"], dataset_size=dataset_size or config["dataset_size"], seed=config["seed"],
-        get_val=True, unique=1, **args)
+        name=config["task"], dataset_size=config["dataset_size"], seed=config["seed"], get_val=True, unique=1, **args)
     return idx_w, w_idx, idx_t, t_idx, x_train, y_train, x_test, y_test
+
+
+def variable_width(config, idx_w, n_ctx):
+    """k, the width of every categorical variable: the scripts' --d_var, else run.py's own choice."""
+    _, d_var = data_arguments(config)
+    return d_var or max(len(idx_w), n_ctx)
 
 
 def build_model(programs, config, idx_w, idx_t, n_ctx, sample_fn):
     """TransformerProgramModel with the arguments that run.py's run_program gives it for the config."""
-    _, d_var = data_arguments(config)
     masked = np.array([t in ("<unk>", "<pad>") for t in idx_t]) if config["unembed_mask"] else None
     return programs.TransformerProgramModel(
         d_vocab=len(idx_w), d_vocab_out=len(idx_t), n_vars_cat=1, n_vars_num=1,
-        d_var=d_var or max(len(idx_w), n_ctx), n_heads_cat=config["cat_heads"], n_heads_num=config["num_heads"],
+        d_var=variable_width(config, idx_w, n_ctx), n_heads_cat=config["cat_heads"], n_heads_num=config["num_heads"],
         d_mlp=config["d_mlp"], n_cat_mlps=config["cat_mlps"], n_num_mlps=config["num_mlps"], mlp_vars_in=2,
         n_layers=config["layers"], n_ctx=n_ctx, sample_fn=sample_fn, attention_type="cat", rel_pos_bias="fixed",
         unembed_mask=masked, one_hot_embed=True, count_only=True, selector_width=0)

@@ -190,18 +190,12 @@ TEST(TransformerPrograms, RelaxedModelMatchesThePapersCode) {
     model.set_temperature(c.at("tau"));
     model.set_double_precision(true);
 
-    auto ids = [](const nlohmann::json& rows) {
-      const auto v = rows.get<std::vector<std::vector<int64_t>>>();
-      std::vector<int64_t> flat;
-      for (const auto& row : v) flat.insert(flat.end(), row.begin(), row.end());
-      return Tensor::from_vector(flat, {int64_t(v.size()), int64_t(v[0].size())}, {DType::i64});
-    };
-    const Tensor tokens = ids(c.at("tokens"));
+    const Tensor tokens = fixture_tensor(c.at("tokens"), DType::i64);
     const Tensor logits = model.forward(tokens).logits;
     // The fixture's padded positions are zero (see the script).
     const Tensor unpadded = ops::ne(tokens, 0.0).to(DType::f64).unsqueeze(-1);
     EXPECT_TRUE(matches_fixture(ops::mul(logits.detach(), unpadded), c.at("logits"), 1e-4, 1e-4));
-    const Tensor loss = TransformerProgram::loss(logits, ids(c.at("targets")));
+    const Tensor loss = TransformerProgram::loss(logits, fixture_tensor(c.at("targets"), DType::i64));
     EXPECT_NEAR(loss.item(), c.at("loss").get<double>(), 1e-5);
     loss.backward();
     for (const auto& [name, p] : model.named_parameters()) {
