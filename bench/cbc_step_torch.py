@@ -23,8 +23,7 @@ import json
 import torch
 
 from _safetensors import load_f32
-from _torch_timing import print_timing, step_arguments, time_steps
-from protonet_step_torch import FMNIST, labelled_batches, load_images
+from protonet_step_torch import labelled_twin_main, load_images
 
 DISTANCE_EPS = 1e-7
 SIGMA_EPS = 1e-7
@@ -93,31 +92,22 @@ def check_against_run(run, data_dir):
 
 
 def main():
-    p = step_arguments(__doc__.split("\n")[0])
-    p.add_argument("--data-dir", default=FMNIST)
-    p.add_argument("--check", metavar="RUN", help="compare with a glassbox run instead of timing")
-    a = p.parse_args()
-    torch.set_num_threads(a.threads)
-    if a.check:
-        return check_against_run(a.check, a.data_dir)
-    torch.manual_seed(0)
-    device = torch.device(a.device)
-    batches = labelled_batches(a.batch, a.data_dir, device)
-    model = RobustStableCbc().to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=0.005)
+    def make_step(batches, device):
+        model = RobustStableCbc().to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=0.005)
 
-    def step(i):
-        x, y = batches[i % len(batches)]
-        detections, _ = model(x)
-        loss = model.loss(detections, y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        with torch.no_grad():
-            model.components.clamp_(0, 1)
+        def step(i):
+            x, y = batches[i % len(batches)]
+            detections, _ = model(x)
+            loss = model.loss(detections, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                model.components.clamp_(0, 1)
+        return step
 
-    timing = time_steps(step, a.steps, device)
-    print_timing("cbc", device, a, timing)
+    labelled_twin_main(__doc__.split("\n")[0], "cbc", check_against_run, make_step)
 
 
 if __name__ == "__main__":

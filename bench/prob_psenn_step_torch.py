@@ -28,8 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from _safetensors import load_f32
-from _torch_timing import print_timing, step_arguments, time_steps
-from protonet_step_torch import FMNIST, labelled_batches, load_images
+from protonet_step_torch import labelled_twin_main, load_images
 
 MIN_SCALE = 1e-5
 
@@ -114,28 +113,19 @@ def check_against_run(run, data_dir):
 
 
 def main():
-    p = step_arguments(__doc__.split("\n")[0])
-    p.add_argument("--data-dir", default=FMNIST)
-    p.add_argument("--check", metavar="RUN", help="compare with a glassbox run instead of timing")
-    a = p.parse_args()
-    torch.set_num_threads(a.threads)
-    if a.check:
-        return check_against_run(a.check, a.data_dir)
-    torch.manual_seed(0)
-    device = torch.device(a.device)
-    batches = labelled_batches(a.batch, a.data_dir, device)
-    model = ProbPsenn().to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=0.001)
+    def make_step(batches, device):
+        model = ProbPsenn().to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=0.001)
 
-    def step(i):
-        x, y = batches[i % len(batches)]
-        loss = model.loss(x, y, samples=10)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        def step(i):
+            x, y = batches[i % len(batches)]
+            loss = model.loss(x, y, samples=10)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return step
 
-    timing = time_steps(step, a.steps, device)
-    print_timing("prob_psenn", device, a, timing)
+    labelled_twin_main(__doc__.split("\n")[0], "prob_psenn", check_against_run, make_step)
 
 
 if __name__ == "__main__":

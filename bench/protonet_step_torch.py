@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from _torch_timing import time_steps
+from _torch_timing import print_timing, step_arguments, time_steps
 
 FMNIST = "/usr/share/datasets/fashion-mnist"
 
@@ -47,6 +47,22 @@ def labelled_batches(batch, data_dir, device, count=8):
     """The first count batches of the training set as (images, labels) pairs on device."""
     images, labels = load_images(batch * count, data_dir)
     return [(x.to(device), y.to(device)) for x, y in zip(images.split(batch), labels.split(batch))]
+
+
+def labelled_twin_main(description, name, check_against_run, make_step):
+    """main() of a classifier's twin: its flags, then with --check RUN check_against_run(RUN, data_dir),
+    else the timing of make_step(batches, device), a step(i) over Fashion-MNIST batches, as one JSON line."""
+    p = step_arguments(description)
+    p.add_argument("--data-dir", default=FMNIST)
+    p.add_argument("--check", metavar="RUN", help="compare with a glassbox run instead of timing")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    if a.check:
+        return check_against_run(a.check, a.data_dir)
+    torch.manual_seed(0)
+    device = torch.device(a.device)
+    step = make_step(labelled_batches(a.batch, a.data_dir, device), device)
+    print_timing(name, device, a, time_steps(step, a.steps, device))
 
 
 def protonet_loss(logits, d, r, x, y):
